@@ -1,0 +1,23 @@
+# The README's two commands: `make dev` runs the whole platform, `make test` runs the tests.
+# Both create the virtualenv on first use, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+INSTALLED := $(VENV)/.installed
+
+.PHONY: dev test bench
+
+$(INSTALLED): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else "MeetEasy needs CPython 3.11-3.13, found %d.%d" % v)'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	@touch $(INSTALLED)
+
+dev: $(INSTALLED)
+	$(VENV)/bin/meeteasy dev
+
+test: $(INSTALLED)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(VENV)/bin/python bench/pipeline.py

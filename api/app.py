@@ -1,0 +1,72 @@
+"""The Sanic application factory: ``sanic api.app:create_app --factory`` or ``meeteasy web``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sanic import Sanic, json
+from sanic_ext import openapi
+
+from api import auth, diagnostics, errors, jobs, offload
+from meeteasy import db
+from meeteasy.logs import configure_logging
+from meeteasy.settings import load_or_exit
+
+log = logging.getLogger("meeteasy.api")
+
+
+def create_app() -> Sanic:
+    settings = load_or_exit()
+    configure_logging(settings.log_level)
+    app = Sanic("meeteasy", configure_logging=False)
+    app.config.update(
+        REQUEST_MAX_SIZE=settings.max_body_bytes,
+        FALLBACK_ERROR_FORMAT="json",
+        OAS_UI_DEFAULT="swagger",
+        OAS_URL_PREFIX="/docs",
+        API_TITLE="MeetEasy API",
+        API_VERSION="0.1.0",
+        API_DESCRIPTION="Multi-tenant conference platform. Asynchronous work answers 202 with a "
+                        "job; follow it on the Socket.IO relay (`job.updated`) or poll /jobs.",
+        CORS=False,
+        HEALTH=False,
+    )
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+    errors.install(app)
+    for blueprint in (auth.bp, jobs.bp, diagnostics.bp):
+        app.blueprint(blueprint)
+
+    @app.before_server_start
+    async def open_resources(app):
+        offload.start()
+        await offload.run_sync(db.connect, settings)
+        await offload.run_sync(_ensure_indexes)
+
+    @app.after_server_stop
+    async def close_resources(app):
+        offload.stop()
+        db.disconnect()
+
+    @app.on_request(priority=100)
+    async def tag_request(request):
+        request.ctx.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+
+    @app.on_response
+    async def echo_request_id(request, response):
+        request_id = getattr(request.ctx, "request_id", None)
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+
+    @app.get("/health")
+    @openapi.definition(summary="Liveness: the API process answers", tag="platform")
+    async def health(request):
+        return json({"status": "ok"})
+
+    return app
+
+
+def _ensure_indexes() -> None:
+    import models
+
+    models.ensure_indexes()

@@ -1,0 +1,103 @@
+"""Authentication: the login and refresh endpoints, and the decorator every other
+endpoint uses to get its caller (and so its tenant) from the bearer token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import wraps
+
+from pydantic import Field
+from sanic import Blueprint, json
+from sanic_ext import openapi
+
+from api import offload, tokens
+from api.schemas import ERRORS, TokenPair
+from api.validation import Body, parse_body
+from meeteasy.errors import Forbidden, NotFound, Unauthorized
+from meeteasy.settings import get_settings
+from models import tokens as token_store
+from models import users
+
+bp = Blueprint("auth", url_prefix="/auth")
+
+
+def bearer_token(request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <access token>`.", code="missing_token")
+    return token.strip()
+
+
+def authenticated(*roles: str):
+    """Require a valid access token, and one of ``roles`` if given (403 otherwise).
+    The caller is put in ``request.ctx.principal``."""
+
+    def decorator(handler):
+        @wraps(handler)
+        async def wrapper(request, *args, **kwargs):
+            principal = tokens.principal_from(get_settings(), bearer_token(request))
+            if roles and not principal.has_any(*roles):
+                raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.",
+                                code="missing_role")
+            request.ctx.principal = principal
+            return await handler(request, *args, **kwargs)
+
+        return openapi.secured("bearer")(wrapper)
+
+    return decorator
+
+
+class LoginBody(Body):
+    tenant: str = Field(min_length=1, max_length=63, description="The tenant's slug.")
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshBody(Body):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+@bp.post("/login")
+@openapi.definition(
+    summary="Log in with a password", tag="auth",
+    body={"application/json": LoginBody},
+    response=[openapi.definitions.Response({"application/json": TokenPair}, status=200),
+              *ERRORS(400, 401, 422)],
+)
+async def login(request):
+    body = parse_body(request, LoginBody)
+    tenant, user, roles = await offload.run_sync(
+        users.authenticate, body.tenant, body.email, body.password)
+    return json(tokens.issue_pair(get_settings(), tenant_id=str(tenant.id), user_id=str(user.id),
+                                  roles=roles))
+
+
+@bp.post("/refresh")
+@openapi.definition(
+    summary="Trade a refresh token (single use) for a new token pair", tag="auth",
+    body={"application/json": RefreshBody},
+    response=[openapi.definitions.Response({"application/json": TokenPair}, status=200),
+              *ERRORS(400, 401, 422)],
+)
+async def refresh(request):
+    body = parse_body(request, RefreshBody)
+    settings = get_settings()
+    claims = tokens.decode(settings, body.refresh_token, "refresh")
+    roles = await offload.run_sync(_current_roles, claims)
+    return json(tokens.issue_pair(settings, tenant_id=claims["tid"], user_id=claims["sub"],
+                                  roles=roles))
+
+
+def _current_roles(claims: dict) -> list[str]:
+    """Spend the refresh token and read the user's roles as they are now (a revoked
+    role or a disabled user stops at the next refresh)."""
+    token_store.spend_refresh_token(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+    try:
+        user = users.get_user(claims["sub"])
+    except NotFound:
+        raise Unauthorized("The account no longer exists.", code="invalid_token")
+    roles = users.roles_in(claims["tid"], user)
+    if not user.active or not roles:
+        raise Unauthorized("The account has no access to this tenant.", code="invalid_token")
+    return roles

@@ -1,0 +1,42 @@
+"""/diagnostics: operators' checks of the running platform."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from sanic import Blueprint, json
+from sanic_ext import openapi
+
+from api import offload
+from api.auth import authenticated
+from api.idempotency import idempotent
+from api.jobs import job_json
+from api.schemas import ERRORS, JobAccepted
+from api.validation import Body, parse_body
+from tasks.jobs import start_job
+
+bp = Blueprint("diagnostics", url_prefix="/diagnostics")
+
+
+class PingBody(Body):
+    hold_seconds: int = Field(0, ge=0, le=60, description=(
+        "Keep the job running this long, reporting progress each second."))
+
+
+@bp.post("/ping")
+@openapi.definition(
+    summary="Round-trip a job through a worker", tag="diagnostics",
+    description="The job's result names the worker, the queue delay and the Redis and "
+                "MongoDB versions the worker sees.",
+    body={"application/json": PingBody},
+    response=[openapi.definitions.Response({"application/json": JobAccepted}, status=202),
+              *ERRORS(400, 401, 403, 409, 413, 422, 503)],
+)
+@authenticated("tenant_admin")
+@idempotent
+async def ping(request):
+    body = parse_body(request, PingBody)
+    caller = request.ctx.principal
+    job = await offload.run_sync(start_job, caller.tenant_id, caller.user_id, "diagnostics.ping",
+                                 body.model_dump(),
+                                 idempotency_key=request.headers.get("Idempotency-Key"))
+    return json({"job_id": job.id, "status_url": f"/jobs/{job.id}", "job": job_json(job)}, status=202)

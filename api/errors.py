@@ -1,0 +1,61 @@
+"""The single place where errors become HTTP responses.
+
+Domain errors keep their status and code; Sanic's own errors (unknown route,
+wrong method, oversize body, unreadable JSON) get the same shape; anything else
+is a logged 500 carrying only the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sanic import Sanic, json
+from sanic.exceptions import SanicException
+
+from meeteasy.errors import MeetEasyError
+
+log = logging.getLogger("meeteasy.api")
+
+_SANIC_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    416: "range_not_satisfiable",
+}
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def install(app: Sanic) -> None:
+    @app.exception(MeetEasyError)
+    async def domain_error(request, error: MeetEasyError):
+        return json({"error": error.to_dict()}, status=error.status)
+
+    @app.exception(SanicException)
+    async def framework_error(request, error: SanicException):
+        status = error.status_code
+        if status >= 500:
+            return _internal(request, error)
+        code = _SANIC_CODES.get(status, "bad_request")
+        message = {
+            404: "No such endpoint.",
+            405: "This endpoint does not accept that method.",
+            413: "The request body is too large.",
+        }.get(status, str(error) or "The request could not be understood.")
+        return json(error_body(code, message), status=status, headers=getattr(error, "headers", None))
+
+    @app.exception(Exception)
+    async def unexpected(request, error: Exception):
+        return _internal(request, error)
+
+
+def _internal(request, error: Exception):
+    request_id = getattr(request.ctx, "request_id", None) if request else None
+    log.error("unhandled error in %s %s [request %s]", request.method if request else "-",
+              request.path if request else "-", request_id, exc_info=error)
+    return json(error_body("internal_error", "Something went wrong on our side.",
+                           {"request_id": request_id}), status=500)

@@ -1,0 +1,58 @@
+"""``Idempotency-Key`` for creating POSTs: a replay gets the first answer, a
+concurrent duplicate 409, the same key with another body 422."""
+
+from __future__ import annotations
+
+import hashlib
+import json as jsonlib
+from functools import wraps
+
+from sanic import json
+from sanic_ext import openapi
+
+from api import offload
+from meeteasy.errors import Conflict, ValidationFailed
+from models import idempotency as store
+
+HEADER = "Idempotency-Key"
+
+
+def idempotent(handler):
+    """Wrap a creating POST (inside @authenticated). Only 2xx answers are remembered;
+    after a failure the key is freed so that the client's retry runs for real."""
+
+    @wraps(handler)
+    async def wrapper(request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return await handler(request, *args, **kwargs)
+        if not 1 <= len(key) <= 200 or not key.isprintable():
+            raise ValidationFailed.for_fields({HEADER: ["Use 1-200 printable characters."]})
+        caller = request.ctx.principal
+        fingerprint = hashlib.sha256(
+            request.method.encode() + b" " + request.path.encode() + b"\n" + (request.body or b"")
+        ).hexdigest()
+        earlier = await offload.run_sync(store.begin, caller.tenant_id, caller.user_id, key, fingerprint)
+        if earlier is not None:
+            if earlier.fingerprint != fingerprint:
+                raise ValidationFailed(f"This {HEADER} was used for a different request.",
+                                       code="idempotency_key_reused")
+            if earlier.state == "in_progress":
+                raise Conflict("A request with this Idempotency-Key is still being processed.",
+                               code="idempotency_in_progress")
+            return json(earlier.body, status=earlier.status, headers={"Idempotent-Replayed": "true"})
+        try:
+            response = await handler(request, *args, **kwargs)
+        except BaseException:
+            await offload.run_sync(store.abandon, caller.tenant_id, caller.user_id, key)
+            raise
+        if 200 <= response.status < 300:
+            await offload.run_sync(store.complete, caller.tenant_id, caller.user_id, key,
+                                   response.status, jsonlib.loads(response.body))
+        else:
+            await offload.run_sync(store.abandon, caller.tenant_id, caller.user_id, key)
+        return response
+
+    return openapi.parameter(HEADER, str, "header", description=(
+        "Optional. Retrying with the same key returns the first answer; a concurrent "
+        "duplicate gets 409."))(wrapper)

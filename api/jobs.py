@@ -1,0 +1,83 @@
+"""/jobs: the source of truth for asynchronous work. Push is a hint; this is what
+a client polls, and how it catches up after being away (``since``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sanic import Blueprint, json
+from sanic_ext import openapi
+
+from api import offload
+from api.auth import authenticated
+from api.schemas import ERRORS, JobPage, JobView
+from api.validation import Query, parse_query
+from meeteasy import push
+from models import jobs as job_store
+from models.jobs import Job
+
+bp = Blueprint("jobs", url_prefix="/jobs")
+
+
+def job_json(job: Job) -> dict:
+    return {**job_store.public_view(job), "status_url": f"/jobs/{job.id}"}
+
+
+def _owner_filter(principal) -> str | None:
+    """Staff see all of their tenant's jobs; anyone else only their own."""
+    return None if principal.is_staff else principal.user_id
+
+
+class JobFilters(Query):
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None
+    kind: str | None = Field(None, max_length=100)
+    since: str | None = Field(None, max_length=100, description="`next_cursor` of the last page.")
+    limit: int = Field(50, ge=1, le=job_store.MAX_PAGE)
+
+
+@bp.get("/")
+@openapi.definition(
+    summary="Jobs changed since a cursor, oldest change first", tag="jobs",
+    parameter=[openapi.definitions.Parameter(name, str, "query") for name in
+               ("state", "kind", "since", "limit")],
+    response=[openapi.definitions.Response({"application/json": JobPage}, status=200),
+              *ERRORS(401, 422)],
+)
+@authenticated()
+async def list_jobs(request):
+    filters = parse_query(request, JobFilters)
+    caller = request.ctx.principal
+    jobs, next_cursor = await offload.run_sync(
+        job_store.list_jobs, caller.tenant_id, user_id=_owner_filter(caller),
+        state=filters.state, kind=filters.kind, since=filters.since, limit=filters.limit)
+    return json({"items": [job_json(job) for job in jobs], "next_cursor": next_cursor})
+
+
+@bp.get("/<job_id:str>")
+@openapi.definition(
+    summary="One job", tag="jobs",
+    response=[openapi.definitions.Response({"application/json": JobView}, status=200),
+              *ERRORS(401, 404)],
+)
+@authenticated()
+async def get_job(request, job_id: str):
+    caller = request.ctx.principal
+    job = await offload.run_sync(job_store.get_job, caller.tenant_id, job_id, _owner_filter(caller))
+    return json(job_json(job))
+
+
+@bp.post("/<job_id:str>/cancel")
+@openapi.definition(
+    summary="Cancel a job: at once if queued, at its next step if running", tag="jobs",
+    response=[openapi.definitions.Response({"application/json": JobView}, status=200),
+              *ERRORS(401, 404, 409)],
+)
+@authenticated()
+async def cancel_job(request, job_id: str):
+    caller = request.ctx.principal
+    job = await offload.run_sync(job_store.request_cancel, caller.tenant_id, job_id,
+                                 _owner_filter(caller))
+    await offload.run_sync(push.emit, "job.updated", job_store.public_view(job),
+                           tenant_id=job.tenant_id, user_id=job.user_id)
+    return json(job_json(job))

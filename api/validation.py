@@ -1,0 +1,54 @@
+"""Request bodies and query strings, parsed into pydantic models or a 4xx naming the fields."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from meeteasy.errors import BadRequest, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """Base of request bodies: JSON types are taken as they are ("5" is not 5) and
+    unknown fields are refused, so a typo never passes silently."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Query(BaseModel):
+    """Base of query strings: values arrive as text, so they are converted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def field_errors(error: ValidationError) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]) or "_body"
+        fields.setdefault(name, []).append(problem["msg"])
+    return fields
+
+
+def parse_body(request, model: type[M]) -> M:
+    raw = request.body or b""
+    if not raw.strip():
+        raw = b"{}"
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        if any(problem["type"] == "json_invalid" for problem in error.errors()):
+            raise BadRequest("The body is not valid JSON.", code="malformed_json")
+        if any(problem["type"] == "model_type" and not problem["loc"] for problem in error.errors()):
+            raise ValidationFailed.for_fields({"_body": ["The body must be a JSON object."]})
+        raise ValidationFailed.for_fields(field_errors(error))
+
+
+def parse_query(request, model: type[M]) -> M:
+    values = {name: request.args.get(name) for name in request.args}
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise ValidationFailed.for_fields(field_errors(error), "Some query parameters are invalid.")

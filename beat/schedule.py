@@ -1,0 +1,23 @@
+"""The beat schedule. Run with ``celery -A beat.schedule beat``.
+
+The scheduler is RedBeat: it keeps the schedule in Redis and holds a Redis lock
+while it runs, so a second beat process (a standby, or one started by mistake)
+waits for the lock instead of firing the same ticks again.
+"""
+
+from __future__ import annotations
+
+from tasks.app import app, settings
+
+app.conf.beat_schedule = {
+    "reap-stuck-jobs": {
+        "task": "maintenance.reap_stuck_jobs",
+        "schedule": settings.reaper_interval,
+        "options": {"queue": "default", "expires": settings.reaper_interval},
+    },
+}
+# Beat wakes at least this often and renews its lock each time; if it dies, the lock
+# expires after RedBeat's default of five such intervals and a standby takes over.
+app.conf.beat_max_loop_interval = min(10.0, settings.reaper_interval)
+
+__all__ = ["app"]

@@ -1,0 +1,110 @@
+"""`meeteasy dev`: the whole platform on one machine, on embedded defaults.
+
+Starts the embedded MongoDB (unless MEETEASY_MONGODB_URI is set) and a Redis
+(unless one answers at MEETEASY_REDIS_URL), seeds a demo tenant on first run,
+then runs every Procfile process until Ctrl-C or SIGTERM, and stops them all.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+from honcho.printer import Printer
+
+from meeteasy import db, embedded
+from meeteasy.errors import Conflict
+from meeteasy.settings import load_or_exit
+
+PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
+DEMO_TENANT = "demo"
+DEMO_EMAIL = "admin@demo.example.com"
+DEMO_PASSWORD = "meeteasy-demo"
+
+
+def seed_demo(settings, mongodb_uri: str) -> bool:
+    """Create the demo tenant and its admin once; True if they were created now."""
+    import models
+    from models import tenants, users
+
+    db.connect(settings, uri=mongodb_uri)
+    try:
+        models.ensure_indexes()
+        try:
+            tenant = tenants.create_tenant(DEMO_TENANT, "Demo Conferences")
+        except Conflict:
+            return False
+        users.create_user(str(tenant.id), DEMO_EMAIL, DEMO_PASSWORD, ["tenant_admin", "staff"],
+                          "Demo Admin")
+        return True
+    finally:
+        db.disconnect()
+
+
+def _flower_password(data_dir: Path) -> str:
+    path = data_dir / "flower-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@click.command()
+def dev() -> None:
+    """Run every MeetEasy process, with embedded MongoDB and Redis when needed."""
+    settings = load_or_exit()
+    data_dir = settings.data_dir.resolve()
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    services: list[embedded.Service] = []
+    try:
+        mongodb_uri = settings.mongodb_uri
+        if not mongodb_uri:
+            mongo = embedded.start_mongo(data_dir / "mongodb", data_dir / "logs" / "mongodb.log")
+            services.append(mongo)
+            mongodb_uri = mongo.url
+        redis_url = settings.redis_url
+        if not embedded.redis_answers(redis_url):
+            redis = embedded.start_redis(data_dir / "redis", data_dir / "logs" / "redis.log")
+            services.append(redis)
+            redis_url = redis.url
+        seeded = seed_demo(settings, mongodb_uri)
+        flower_password = settings.flower_password or _flower_password(data_dir)
+        env = embedded.child_env(
+            MEETEASY_MONGODB_URI=mongodb_uri,
+            MEETEASY_REDIS_URL=redis_url,
+            MEETEASY_DATA_DIR=str(data_dir),
+            MEETEASY_JWT_KEYS=settings.jwt_keys or _format_keys(settings.signing_keys),
+            MEETEASY_FLOWER_PASSWORD=flower_password,
+            PATH=f"{Path(sys.executable).parent}:{embedded.child_env().get('PATH', '')}",
+        )
+        _announce(settings, mongodb_uri, redis_url, flower_password, seeded)
+        manager = Manager(Printer(sys.stdout))
+        for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
+            manager.add_process(name, command, env=env, cwd=str(PROCFILE.parent))
+        manager.loop()
+        code = manager.returncode
+    finally:
+        for service in reversed(services):
+            service.stop()
+    sys.exit(code)
+
+
+def _format_keys(keys: dict[str, str]) -> str:
+    return ",".join(f"{kid}:{secret}" for kid, secret in keys.items())
+
+
+def _announce(settings, mongodb_uri, redis_url, flower_password, seeded) -> None:
+    click.echo(f"""
+MeetEasy is starting.
+  API        http://{settings.api_host}:{settings.api_port}   (OpenAPI: /docs/openapi.json)
+  Relay      http://{settings.relay_host}:{settings.relay_port}   (Socket.IO, auth: {{"token": <access token>}})
+  Flower     http://127.0.0.1:{settings.flower_port}   ({settings.flower_user} / {flower_password})
+  MongoDB    {mongodb_uri}
+  Redis      {redis_url}
+  Demo login tenant={DEMO_TENANT} email={DEMO_EMAIL} password={DEMO_PASSWORD}{'  (created now)' if seeded else ''}
+Press Ctrl-C to stop everything.
+""")

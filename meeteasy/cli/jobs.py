@@ -1,0 +1,80 @@
+"""`meeteasy jobs`: operators look at jobs and retry or cancel them."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from meeteasy import push
+from meeteasy.cli.context import with_database
+from models import jobs as job_store
+from models import tenants as tenant_store
+
+
+@click.group()
+def jobs() -> None:
+    """Inspect, retry and cancel jobs."""
+
+
+def _tenant_id(slug: str) -> str:
+    return str(tenant_store.get_tenant_by_slug(slug).id)
+
+
+@jobs.command("list")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--state", type=click.Choice(job_store.STATES))
+@click.option("--kind")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, job_store.MAX_PAGE))
+@with_database
+def list_(tenant_slug: str, state: str | None, kind: str | None, limit: int) -> None:
+    """List a tenant's jobs, most recently changed last."""
+    found, _ = job_store.list_jobs(_tenant_id(tenant_slug), state=state, kind=kind, limit=limit)
+    for job in found:
+        error = job.error["code"] if job.error else ""
+        click.echo(f"{job.id}\t{job.kind}\t{job.state}\t{job.progress}%\tattempts={job.attempts}\t{error}")
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@click.option("--tenant", "tenant_slug", required=True)
+@with_database
+def show(job_id: str, tenant_slug: str) -> None:
+    """Show one job as JSON."""
+    job = job_store.get_job(_tenant_id(tenant_slug), job_id)
+    click.echo(json.dumps({**job_store.public_view(job), "args": job.args}, indent=2))
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--dry-run", is_flag=True, help="Say what would happen; change nothing.")
+@with_database
+def retry(job_id: str, tenant_slug: str, dry_run: bool) -> None:
+    """Send a failed job to the workers again, as a new attempt."""
+    from tasks.jobs import retry_job
+
+    tenant_id = _tenant_id(tenant_slug)
+    if dry_run:
+        job = job_store.get_job(tenant_id, job_id)
+        verdict = "would be retried" if job.state == "failed" else f"is {job.state}: not retryable"
+        click.echo(f"job {job.id} {verdict}")
+        return
+    job = retry_job(tenant_id, job_id)
+    push.emit("job.updated", job_store.public_view(job), tenant_id=job.tenant_id, user_id=job.user_id)
+    click.echo(f"job {job.id} queued again (attempt {job.attempts + 1})")
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@with_database
+def cancel(job_id: str, tenant_slug: str, force: bool) -> None:
+    """Cancel a queued or running job."""
+    tenant_id = _tenant_id(tenant_slug)
+    if not force:
+        click.confirm(f"Cancel job {job_id}?", abort=True)
+    job = job_store.request_cancel(tenant_id, job_id)
+    push.emit("job.updated", job_store.public_view(job), tenant_id=job.tenant_id, user_id=job.user_id)
+    click.echo(f"job {job.id} is {job.state}" + (" (stopping)" if job.state == "running" else ""))

@@ -1,0 +1,49 @@
+"""The long-running processes of the Procfile that need settings to start:
+`meeteasy web`, `meeteasy relay`, `meeteasy flower`."""
+
+from __future__ import annotations
+
+import click
+
+from meeteasy.settings import load_or_exit
+
+
+@click.command()
+def web() -> None:
+    """Run the Sanic API."""
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from api.app import create_app
+
+    settings = load_or_exit()
+    loader = AppLoader(factory=create_app)
+    app = loader.load()
+    app.prepare(host=settings.api_host, port=settings.api_port, workers=settings.api_workers,
+                access_log=False, motd=False)
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+@click.command()
+def relay() -> None:
+    """Run the Socket.IO relay."""
+    import uvicorn
+
+    settings = load_or_exit()
+    uvicorn.run("api.relay:create_relay", factory=True, host=settings.relay_host,
+                port=settings.relay_port, log_level=settings.log_level.lower(), access_log=False)
+
+
+@click.command()
+def flower() -> None:
+    """Run Flower behind basic auth, against the same broker as the workers."""
+    from tasks.app import app
+
+    settings = load_or_exit()
+    if not settings.flower_password:
+        raise click.ClickException("Set MEETEASY_FLOWER_PASSWORD: Flower never runs without auth.")
+    app.start(["flower", f"--port={settings.flower_port}", "--address=127.0.0.1",
+               f"--basic-auth={settings.flower_user}:{settings.flower_password}"])
+
+
+COMMANDS = [web, relay, flower]

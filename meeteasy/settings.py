@@ -1,0 +1,152 @@
+"""Every setting MeetEasy reads, from environment variables prefixed ``MEETEASY_``.
+
+Read once per process through :func:`get_settings`; a wrong value stops the
+process with one line naming the variable (see :func:`load_or_exit`).
+The README's settings table is checked against this class by a test.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEETEASY_", extra="ignore", frozen=True)
+
+    # --- data -------------------------------------------------------------------------
+    mongodb_uri: str | None = Field(
+        None, description="MongoDB URI. Unset: `meeteasy dev` and the tests start an embedded "
+        "wire-protocol server (SecantusDB) on a free loopback port.")
+    mongodb_db: str = Field("meeteasy", description="Database name.")
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="Redis for the Celery broker, Socket.IO fan-out, locks and beat.")
+    data_dir: Path = Field(
+        Path(".meeteasy"), description="Embedded MongoDB data, the generated dev JWT key, logs.")
+
+    # --- auth -----------------------------------------------------------------------
+    jwt_keys: str | None = Field(
+        None, description="Signing keys as `kid:secret[,kid:secret...]`; the first signs, all "
+        "verify (rotation). Unset: a key is generated once into `DATA_DIR/jwt-keys` (dev only).")
+    jwt_issuer: str = Field("meeteasy", description="`iss` claim written and required.")
+    jwt_audience: str = Field("meeteasy-api", description="`aud` claim written and required.")
+    access_token_ttl: int = Field(900, ge=30, le=86400, description="Access JWT lifetime, seconds.")
+    refresh_token_ttl: int = Field(
+        30 * 86400, ge=60, description="Refresh JWT lifetime, seconds.")
+
+    # --- processes ------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", description="Sanic API bind address.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Sanic API port.")
+    api_workers: int = Field(1, ge=1, le=64, description="Sanic worker processes.")
+    relay_host: str = Field("127.0.0.1", description="Socket.IO relay bind address.")
+    relay_port: int = Field(8001, ge=1, le=65535, description="Socket.IO relay port.")
+    flower_port: int = Field(5555, ge=1, le=65535, description="Flower port.")
+    flower_user: str = Field("admin", min_length=1, description="Flower basic-auth user.")
+    flower_password: str | None = Field(
+        None, description="Flower basic-auth password. Unset: generated and printed by "
+        "`meeteasy dev`; `meeteasy flower` refuses to start without one.")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Larger request bodies get 413.")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    # --- tasks ----------------------------------------------------------------------
+    task_time_limit: int = Field(
+        300, ge=2, description="Hard limit of one task run, seconds; a job's lease lasts this long.")
+    visibility_timeout: int = Field(
+        900, ge=3, description="Seconds before Redis redelivers an unacknowledged task; must "
+        "exceed TASK_TIME_LIMIT.")
+    task_max_retries: int = Field(
+        5, ge=0, le=50, description="Attempts after the first for transient failures.")
+    reaper_interval: float = Field(
+        60.0, gt=0, description="Seconds between beat runs of the stuck-job reaper.")
+    queued_job_grace: int = Field(
+        600, ge=1, description="A job still `queued` this long is sent again by the reaper.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _mongo_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value or None
+
+    @field_validator("jwt_keys")
+    @classmethod
+    def _keys_format(cls, value: str | None) -> str | None:
+        if value:
+            parse_jwt_keys(value)
+        return value or None
+
+    @model_validator(mode="after")
+    def _visibility_above_limit(self) -> Settings:
+        if self.visibility_timeout <= self.task_time_limit:
+            raise ValueError(
+                "MEETEASY_VISIBILITY_TIMEOUT must exceed MEETEASY_TASK_TIME_LIMIT, otherwise Redis "
+                "redelivers tasks that are still running")
+        return self
+
+    @property
+    def signing_keys(self) -> dict[str, str]:
+        """kid → secret; the first entry signs new tokens."""
+        return parse_jwt_keys(self.jwt_keys or _dev_jwt_key(self.data_dir))
+
+
+def parse_jwt_keys(text: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for item in text.split(","):
+        kid, sep, secret = item.strip().partition(":")
+        if not sep or not kid or len(secret) < 32:
+            raise ValueError("must be kid:secret pairs separated by commas, secrets of 32+ chars")
+        keys[kid] = secret
+    return keys
+
+
+def _dev_jwt_key(data_dir: Path) -> str:
+    """A per-checkout key so that a fresh `meeteasy dev` works; production sets JWT_KEYS."""
+    path = data_dir / "jwt-keys"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"dev:{secrets.token_urlsafe(48)}")
+    return path.read_text().strip()
+
+
+def describe_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = "MEETEASY_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+    return f"invalid setting {name}: {first['msg']}"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def load_or_exit() -> Settings:
+    """Settings for a process entry point: a bad value ends the process with one clear line."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        sys.exit(f"meeteasy: {describe_error(error)}")

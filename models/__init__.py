@@ -1,0 +1,10 @@
+"""Documents and the tenant-scoped CRUD layer. Nothing here imports api/ or tasks/."""
+
+from models import idempotency, jobs, tenants, tokens, users  # noqa: F401  (registers documents)
+from models.base import all_documents
+
+
+def ensure_indexes() -> None:
+    """Create every declared index; idempotent, run at each process start."""
+    for document in all_documents():
+        document.ensure_indexes()

@@ -1,0 +1,68 @@
+"""What every document shares, and the guard that keeps tenants apart.
+
+A tenant-owned document subclasses :class:`TenantDocument`. Its queryset refuses to
+run any query without ``tenant_id``, and ``tenant_id`` is declared as the shard key
+so that mongoengine adds it to the filters of save/reload/delete too. The CRUD
+functions in this package take ``tenant_id`` explicitly; nothing else queries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import mongoengine as me
+from mongoengine.queryset import QuerySet
+
+
+def utcnow() -> datetime:
+    # Mongo keeps milliseconds; truncating here keeps in-memory and stored values equal.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class UnscopedQuery(RuntimeError):
+    """A programming error: a tenant-owned collection was queried without tenant_id."""
+
+
+class TenantQuerySet(QuerySet):
+    _across_tenants = False
+
+    def across_tenants(self) -> TenantQuerySet:
+        """Lift the guard, for platform operations only (the reaper, /admin/)."""
+        clone = self.clone()
+        clone._across_tenants = True
+        return clone
+
+    def _clone_into(self, new_qs):
+        new_qs = super()._clone_into(new_qs)
+        new_qs._across_tenants = self._across_tenants
+        return new_qs
+
+    @property
+    def _query(self):
+        query = super()._query
+        if not self._across_tenants and not _names_tenant(query):
+            raise UnscopedQuery(f"{self._document.__name__} queried without tenant_id: {query}")
+        return query
+
+
+def _names_tenant(query: dict) -> bool:
+    if isinstance(query.get("tenant_id"), str):
+        return True
+    return any(_names_tenant(part) for part in query.get("$and", ()))
+
+
+class TenantDocument(me.Document):
+    tenant_id = me.StringField(required=True)
+    meta = {
+        "abstract": True,
+        "queryset_class": TenantQuerySet,
+        "shard_key": ("tenant_id",),
+        "auto_create_index": False,
+    }
+
+
+def all_documents() -> list[type[me.Document]]:
+    from mongoengine.base import _document_registry
+
+    return [doc for doc in _document_registry.values() if not doc._meta.get("abstract")]

@@ -1,0 +1,123 @@
+"""People and their roles.
+
+A :class:`User` is one identity across the platform (email + password, or later a
+WeChat openid); a :class:`Membership` gives it roles inside one tenant. Only
+``platform_admin`` is global.
+"""
+
+from __future__ import annotations
+
+import mongoengine as me
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+
+from meeteasy.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from models.base import TenantDocument, utcnow
+from models.tenants import Tenant, get_tenant_by_slug
+
+TENANT_ROLES = ("tenant_admin", "staff", "attendee")
+STAFF_ROLES = frozenset({"tenant_admin", "staff"})
+PLATFORM_ADMIN = "platform_admin"
+MIN_PASSWORD_LENGTH = 8
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a miss costs as long as a hit.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class User(me.Document):
+    email = me.StringField(required=True, unique=True)
+    password_hash = me.StringField()
+    name = me.StringField(max_length=200, default="")
+    platform_admin = me.BooleanField(default=False)
+    active = me.BooleanField(default=True)
+    created_at = me.DateTimeField(required=True, default=utcnow)
+    meta = {"collection": "users", "auto_create_index": False}
+
+
+class Membership(TenantDocument):
+    user_id = me.StringField(required=True)
+    roles = me.ListField(me.StringField(choices=TENANT_ROLES), required=True)
+    created_at = me.DateTimeField(required=True, default=utcnow)
+    meta = {
+        "collection": "memberships",
+        "indexes": [{"fields": ("tenant_id", "user_id"), "unique": True}],
+    }
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValidationFailed.for_fields({"email": [str(error)]})
+
+
+def create_user(tenant_id: str, email: str, password: str, roles: list[str], name: str = "") -> User:
+    """Create the user if the email is new, and give them ``roles`` in the tenant.
+
+    ``platform_admin`` in ``roles`` makes the user a platform admin instead of a tenant role.
+    """
+    email = normalise_email(email)
+    unknown = [r for r in roles if r not in TENANT_ROLES and r != PLATFORM_ADMIN]
+    problems = {}
+    if unknown or not roles:
+        problems["roles"] = [f"Roles must be among {', '.join(TENANT_ROLES + (PLATFORM_ADMIN,))}."]
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems["password"] = [f"Use at least {MIN_PASSWORD_LENGTH} characters."]
+    if problems:
+        raise ValidationFailed.for_fields(problems)
+    user = User.objects(email=email).first()
+    if user is None:
+        try:
+            user = User(email=email, password_hash=_hasher.hash(password), name=name,
+                        platform_admin=PLATFORM_ADMIN in roles).save(force_insert=True)
+        except me.NotUniqueError:
+            raise Conflict("A user with this email was created concurrently.", code="user_exists")
+    elif PLATFORM_ADMIN in roles and not user.platform_admin:
+        User.objects(id=user.id).update_one(set__platform_admin=True)
+        user.platform_admin = True
+    tenant_roles = [r for r in roles if r in TENANT_ROLES]
+    if tenant_roles:
+        Membership.objects(tenant_id=tenant_id, user_id=str(user.id)).update_one(
+            add_to_set__roles=tenant_roles, set_on_insert__created_at=utcnow(), upsert=True)
+    return user
+
+
+def get_user(user_id: str) -> User:
+    user = User.objects(id=user_id).first()
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return user
+
+
+def roles_in(tenant_id: str, user: User) -> list[str]:
+    membership = Membership.objects(tenant_id=tenant_id, user_id=str(user.id)).first()
+    roles = list(membership.roles) if membership else []
+    if user.platform_admin:
+        roles.append(PLATFORM_ADMIN)
+    return roles
+
+
+def authenticate(tenant_slug: str, email: str, password: str) -> tuple[Tenant, User, list[str]]:
+    """The tenant, user and roles for a password login, or :class:`Unauthorized`.
+
+    Every failure says the same thing, so a caller cannot probe which tenants or
+    emails exist."""
+    refusal = Unauthorized("Wrong tenant, email or password.", code="invalid_credentials")
+    try:
+        tenant = get_tenant_by_slug(tenant_slug)
+    except NotFound:
+        _hasher.verify(_DUMMY_HASH, "not-a-real-password")
+        raise refusal
+    user = User.objects(email=email.strip().lower()).first()
+    try:
+        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise refusal
+    if user is None or not user.active or tenant.status != "active":
+        raise refusal
+    roles = roles_in(str(tenant.id), user)
+    if not roles:
+        raise refusal
+    return tenant, user, roles

@@ -1,0 +1,49 @@
+"""The Celery application. Configuration follows ARCHITECTURE.md's reliability rules.
+
+Importing this module reads settings but opens no connection.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from meeteasy.settings import load_or_exit
+
+QUEUES = ("default", "seating", "ai", "analytics", "plugins")
+# Seconds a job's lease outlives the hard time limit, so that the reaper never
+# takes back a job whose worker is still being killed by that limit.
+LEASE_GRACE = 5
+
+settings = load_or_exit()
+
+app = Celery("meeteasy", include=["tasks.diagnostics", "tasks.maintenance"])
+app.conf.update(
+    broker_url=settings.redis_url,
+    broker_connection_retry_on_startup=True,
+    # Results live in the Job document; Celery's result backend would be a second truth.
+    task_ignore_result=True,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_time_limit=settings.task_time_limit,
+    task_soft_time_limit=max(1, int(settings.task_time_limit * 0.9)),
+    broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+    task_queues=[Queue(name) for name in QUEUES],
+    task_default_queue="default",
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+    enable_utc=True,
+    beat_scheduler="redbeat.RedBeatScheduler",
+    redbeat_redis_url=settings.redis_url,
+    redbeat_key_prefix="meeteasy:beat:",
+)
+
+
+def lease_seconds() -> int:
+    return settings.task_time_limit + LEASE_GRACE
