@@ -11,10 +11,6 @@ from kombu import Queue
 from meeteasy.settings import load_or_exit
 
 QUEUES = ("default", "seating", "ai", "analytics", "plugins")
-# Seconds a job's lease outlives the hard time limit, so that the reaper never
-# takes back a job whose worker is still being killed by that limit.
-LEASE_GRACE = 5
-
 settings = load_or_exit()
 
 app = Celery("meeteasy", include=["tasks.diagnostics", "tasks.maintenance"])
@@ -46,4 +42,6 @@ app.conf.update(
 
 
 def lease_seconds() -> int:
-    return settings.task_time_limit + LEASE_GRACE
+    """How long a claimed job belongs to its worker: the hard time limit kills the task
+    by then, and the visibility timeout (checked to be longer) redelivers it after."""
+    return settings.task_time_limit
