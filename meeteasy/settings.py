@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     def _visibility_above_limit(self) -> Settings:
         if self.visibility_timeout <= self.task_time_limit:
             raise ValueError(
-                "MEETEASY_VISIBILITY_TIMEOUT must exceed MEETEASY_TASK_TIME_LIMIT, otherwise Redis "
-                "redelivers tasks that are still running")
+                f"MEETEASY_VISIBILITY_TIMEOUT ({self.visibility_timeout}) must exceed "
+                f"MEETEASY_TASK_TIME_LIMIT ({self.task_time_limit}), otherwise Redis redelivers "
+                "tasks that are still running")
         return self
 
     @property
@@ -134,9 +135,23 @@ def _dev_jwt_key(data_dir: Path) -> str:
 
 
 def describe_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    name = "MEETEASY_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-    return f"invalid setting {name}: {first['msg']}"
+    """One line naming the variable(s) at fault; values are not echoed (they may be secrets)."""
+    problems = error.errors()
+    first = problems[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        line = f"invalid setting {_variable(first['loc'])}: {message}"
+    else:
+        # A rule between settings (a model validator): its message names the variables.
+        line = f"invalid settings: {message}"
+    others = [_variable(problem["loc"]) for problem in problems[1:] if problem["loc"]]
+    if others:
+        line += f" (also invalid: {', '.join(dict.fromkeys(others))})"
+    return " ".join(line.split())
+
+
+def _variable(loc: tuple) -> str:
+    return "MEETEASY_" + str(loc[0]).upper()
 
 
 @functools.cache
