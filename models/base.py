@@ -45,9 +45,15 @@ class TenantQuerySet(QuerySet):
             raise UnscopedQuery(f"{self._document.__name__} queried without tenant_id: {query}")
         return query
 
+    def in_bulk(self, object_ids):
+        """mongoengine's ``in_bulk`` queries the collection by ids alone, skipping the
+        filters (and so the guard); here it goes through them like every other read."""
+        return {document.pk: document for document in self.filter(pk__in=list(object_ids))}
+
 
 def _names_tenant(query: dict) -> bool:
-    if isinstance(query.get("tenant_id"), str):
+    # An empty tenant_id is as unscoped as a missing one (a lost token claim, a blank form).
+    if isinstance(query.get("tenant_id"), str) and query["tenant_id"]:
         return True
     return any(_names_tenant(part) for part in query.get("$and", ()))
 
