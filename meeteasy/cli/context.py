@@ -6,6 +6,7 @@ import contextlib
 import functools
 
 import click
+import mongoengine
 
 from meeteasy import db
 from meeteasy.errors import MeetEasyError
@@ -21,14 +22,35 @@ def with_database(command):
         if not settings.mongodb_uri:
             raise click.ClickException(
                 "MEETEASY_MONGODB_URI is not set (`meeteasy dev` prints the one it started).")
-        db.connect(settings)
+        # A command invoked in a process that is already connected (a test, a shell)
+        # uses that connection and leaves it open; otherwise it owns its own.
+        owned = not _connected()
+        if owned:
+            db.connect(settings)
         try:
             return command(*args, **kwargs)
         except MeetEasyError as error:
-            detail = f" {error.details}" if error.details else ""
-            raise click.ClickException(f"{error.message}{detail}")
+            raise click.ClickException(describe(error))
         finally:
-            with contextlib.suppress(Exception):
-                db.disconnect()
+            if owned:
+                with contextlib.suppress(Exception):
+                    db.disconnect()
 
     return wrapper
+
+
+def describe(error: MeetEasyError) -> str:
+    """The error's message, with the fields of a validation error spelled out."""
+    fields = error.details.get("fields") if isinstance(error.details, dict) else None
+    if fields:
+        return error.message + " " + "; ".join(
+            f"{name}: {' '.join(messages)}" for name, messages in fields.items())
+    return error.message + (f" {error.details}" if error.details else "")
+
+
+def _connected() -> bool:
+    try:
+        mongoengine.get_connection(db.ALIAS)
+    except mongoengine.connection.ConnectionFailure:
+        return False
+    return True

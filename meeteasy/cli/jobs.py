@@ -56,9 +56,12 @@ def retry(job_id: str, tenant_slug: str, dry_run: bool) -> None:
 
     tenant_id = _tenant_id(tenant_slug)
     if dry_run:
+        # Answers as the real retry would, exit status included, and writes nothing.
         job = job_store.get_job(tenant_id, job_id)
-        verdict = "would be retried" if job.state == "failed" else f"is {job.state}: not retryable"
-        click.echo(f"job {job.id} {verdict}")
+        if job.state != "failed":
+            raise click.ClickException(
+                f"Only failed jobs can be retried; this one is {job.state}. (dry run)")
+        click.echo(f"job {job.id} would be queued again (attempt {job.attempts + 1}) (dry run)")
         return
     job = retry_job(tenant_id, job_id)
     push.emit("job.updated", job_store.public_view(job), tenant_id=job.tenant_id, user_id=job.user_id)
@@ -69,12 +72,20 @@ def retry(job_id: str, tenant_slug: str, dry_run: bool) -> None:
 @click.argument("job_id")
 @click.option("--tenant", "tenant_slug", required=True)
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Say what would happen; change nothing.")
 @with_database
-def cancel(job_id: str, tenant_slug: str, force: bool) -> None:
+def cancel(job_id: str, tenant_slug: str, force: bool, dry_run: bool) -> None:
     """Cancel a queued or running job."""
     tenant_id = _tenant_id(tenant_slug)
+    # Look first, so that nobody is asked to confirm cancelling a missing or finished job.
+    current = job_store.get_job(tenant_id, job_id)
+    if current.state in job_store.FINISHED:
+        raise click.ClickException(f"The job has already finished ({current.state}).")
+    if dry_run:
+        click.echo(f"job {current.id} ({current.kind}, {current.state}) would be cancelled (dry run)")
+        return
     if not force:
-        click.confirm(f"Cancel job {job_id}?", abort=True)
+        click.confirm(f"Cancel job {current.id} ({current.kind}, {current.state})?", abort=True)
     job = job_store.request_cancel(tenant_id, job_id)
     push.emit("job.updated", job_store.public_view(job), tenant_id=job.tenant_id, user_id=job.user_id)
     click.echo(f"job {job.id} is {job.state}" + (" (stopping)" if job.state == "running" else ""))
