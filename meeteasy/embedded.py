@@ -71,8 +71,10 @@ def start_mongo(storage: Path, log_path: Path, port: int | None = None) -> Servi
         [command, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage),
          "--log-level", "WARNING"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    wait_for_port(port, process, "SecantusDB")
-    return Service("mongodb", process, f"mongodb://127.0.0.1:{port}/?directConnection=true", port)
+    log.close()  # the child has its own descriptor
+    service = Service("mongodb", process, f"mongodb://127.0.0.1:{port}/?directConnection=true", port)
+    _wait_or_stop(service, "SecantusDB")
+    return service
 
 
 def start_redis(workdir: Path, log_path: Path, port: int | None = None) -> Service:
@@ -87,8 +89,19 @@ def start_redis(workdir: Path, log_path: Path, port: int | None = None) -> Servi
          "--dir", str(workdir), "--logfile", str(log_path), "--daemonize", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         start_new_session=True)
-    wait_for_port(port, process, "redis-server")
-    return Service("redis", process, f"redis://127.0.0.1:{port}/0", port)
+    service = Service("redis", process, f"redis://127.0.0.1:{port}/0", port)
+    _wait_or_stop(service, "redis-server")
+    return service
+
+
+def _wait_or_stop(service: Service, name: str) -> None:
+    """Wait until the child listens; if it fails or we are interrupted (Ctrl-C, SIGTERM
+    turned into KeyboardInterrupt), stop it, since no caller holds it yet."""
+    try:
+        wait_for_port(service.port, service.process, name)
+    except BaseException:
+        service.stop()
+        raise
 
 
 def redis_answers(url: str) -> bool:
