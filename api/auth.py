@@ -9,9 +9,10 @@ from functools import wraps
 from pydantic import Field
 from sanic import Blueprint, json
 from sanic_ext import openapi
+from sanic_ext.extensions.openapi.builders import OperationStore
 
 from api import offload, tokens
-from api.schemas import ERRORS, TokenPair
+from api.schemas import ERRORS, TokenPair, json_body, json_response
 from api.validation import Body, parse_body
 from meeteasy.errors import Forbidden, NotFound, Unauthorized
 from meeteasy.settings import get_settings
@@ -43,6 +44,11 @@ def authenticated(*roles: str):
             request.ctx.principal = principal
             return await handler(request, *args, **kwargs)
 
+        # sanic-ext files documentation under the function object it decorated; carry what
+        # inner decorators declared (e.g. @idempotent's header) over to the route's handler.
+        store = OperationStore()
+        if handler in store:
+            store[wrapper] = store.pop(handler)
         return openapi.secured("bearer")(wrapper)
 
     return decorator
@@ -61,9 +67,8 @@ class RefreshBody(Body):
 @bp.post("/login")
 @openapi.definition(
     summary="Log in with a password", tag="auth",
-    body={"application/json": LoginBody},
-    response=[openapi.definitions.Response({"application/json": TokenPair}, status=200),
-              *ERRORS(400, 401, 422)],
+    body=json_body(LoginBody),
+    response=[json_response(TokenPair), *ERRORS(400, 401, 422)],
 )
 async def login(request):
     body = parse_body(request, LoginBody)
@@ -76,9 +81,8 @@ async def login(request):
 @bp.post("/refresh")
 @openapi.definition(
     summary="Trade a refresh token (single use) for a new token pair", tag="auth",
-    body={"application/json": RefreshBody},
-    response=[openapi.definitions.Response({"application/json": TokenPair}, status=200),
-              *ERRORS(400, 401, 422)],
+    body=json_body(RefreshBody),
+    response=[json_response(TokenPair), *ERRORS(400, 401, 422)],
 )
 async def refresh(request):
     body = parse_body(request, RefreshBody)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from sanic import Sanic, json
+from sanic.constants import HTTP_METHODS
 from sanic.exceptions import SanicException
 
 from meeteasy.errors import MeetEasyError
@@ -46,11 +47,28 @@ def install(app: Sanic) -> None:
             405: "This endpoint does not accept that method.",
             413: "The request body is too large.",
         }.get(status, str(error) or "The request could not be understood.")
-        return json(error_body(code, message), status=status, headers=getattr(error, "headers", None))
+        headers = dict(getattr(error, "headers", None) or {})
+        if status == 405 and "Allow" not in headers:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return json(error_body(code, message), status=status, headers=headers)
 
     @app.exception(Exception)
     async def unexpected(request, error: Exception):
         return _internal(request, error)
+
+
+def _allowed_methods(request) -> list[str]:
+    """The methods a path answers. A 405 must name them (RFC 9110 15.5.6); Sanic's router
+    does so for static paths only, not for ones with parameters such as /jobs/<job_id>."""
+    host = request.headers.getone("host", None)
+    allowed = []
+    for method in HTTP_METHODS:
+        try:
+            request.app.router.get(request.path, method, host)
+        except SanicException:
+            continue
+        allowed.append(str(method))
+    return allowed
 
 
 def _internal(request, error: Exception):

@@ -17,6 +17,11 @@ from models import idempotency as store
 HEADER = "Idempotency-Key"
 
 
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same request" for one key."""
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
 def idempotent(handler):
     """Wrap a creating POST (inside @authenticated). Only 2xx answers are remembered;
     after a failure the key is freed so that the client's retry runs for real."""
@@ -29,12 +34,10 @@ def idempotent(handler):
         if not 1 <= len(key) <= 200 or not key.isprintable():
             raise ValidationFailed.for_fields({HEADER: ["Use 1-200 printable characters."]})
         caller = request.ctx.principal
-        fingerprint = hashlib.sha256(
-            request.method.encode() + b" " + request.path.encode() + b"\n" + (request.body or b"")
-        ).hexdigest()
-        earlier = await offload.run_sync(store.begin, caller.tenant_id, caller.user_id, key, fingerprint)
+        this = fingerprint(request.method, request.path, request.body or b"")
+        earlier = await offload.run_sync(store.begin, caller.tenant_id, caller.user_id, key, this)
         if earlier is not None:
-            if earlier.fingerprint != fingerprint:
+            if earlier.fingerprint != this:
                 raise ValidationFailed(f"This {HEADER} was used for a different request.",
                                        code="idempotency_key_reused")
             if earlier.state == "in_progress":

@@ -1,4 +1,11 @@
-"""Response shapes shared by several blueprints, for the OpenAPI document."""
+"""Response shapes shared by several blueprints, for the OpenAPI document.
+
+Routes declare their bodies and answers with :func:`json_body`, :func:`json_response`
+and :func:`ERRORS`, never with a bare pydantic class: sanic-ext renders a bare class
+from its type hints, which turns ``Literal`` fields into ``object``, lists a dict's
+methods as properties, shows ``model_config`` as a field and leaves ``$ref``s to
+``$defs`` that the document does not contain.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from sanic_ext import openapi
 class ErrorDetail(BaseModel):
     code: str
     message: str
-    details: Any = None
+    details: dict[str, Any] | None
 
 
 class ErrorBody(BaseModel):
@@ -67,8 +74,51 @@ _DESCRIPTIONS = {
 }
 
 
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """``model`` as a self-contained OpenAPI 3.0 schema (pydantic writes JSON Schema 2020-12:
+    ``$defs`` references, ``type: null`` alternatives and ``const``, which OpenAPI 3.0 lacks)."""
+    schema = model.model_json_schema()
+    return _openapi30(schema, schema.pop("$defs", {}))
+
+
+def _openapi30(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_openapi30(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = defs[node["$ref"].rsplit("/", 1)[-1]]
+        return _openapi30({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs)
+    node = {key: _openapi30(value, defs) for key, value in node.items()}
+    for combinator in ("anyOf", "oneOf"):
+        options = node.get(combinator)
+        if options and {"type": "null"} in options:
+            rest = [option for option in options if option != {"type": "null"}]
+            del node[combinator]
+            node["nullable"] = True
+            if len(rest) == 1:
+                node = {**rest[0], **node}
+            else:
+                node[combinator] = rest
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    return node
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``body=`` of ``openapi.definition`` for a JSON request body."""
+    return {"application/json": {"schema": schema_of(model)}}
+
+
+def json_response(model: type[BaseModel], status: int = 200,
+                  description: str = "Success") -> openapi.definitions.Response:
+    """A success answer of ``model`` for ``response=`` of ``openapi.definition``."""
+    return openapi.definitions.Response({"application/json": {"schema": schema_of(model)}},
+                                        status=status, description=description)
+
+
 def ERRORS(*statuses: int) -> list:
     """OpenAPI responses for the error statuses an endpoint can answer."""
-    return [openapi.definitions.Response({"application/json": ErrorBody}, status=status,
-                                         description=_DESCRIPTIONS[status])
+    return [openapi.definitions.Response({"application/json": {"schema": schema_of(ErrorBody)}},
+                                         status=status, description=_DESCRIPTIONS[status])
             for status in statuses]
