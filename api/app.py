@@ -9,6 +9,7 @@ from sanic import Sanic, json
 from sanic_ext import openapi
 
 from api import auth, diagnostics, errors, jobs, offload
+from api.schemas import Health, json_response
 from meeteasy import db
 from meeteasy.logs import configure_logging
 from meeteasy.settings import load_or_exit
@@ -59,7 +60,8 @@ def create_app() -> Sanic:
             response.headers["X-Request-ID"] = request_id
 
     @app.get("/health")
-    @openapi.definition(summary="Liveness: the API process answers", tag="platform")
+    @openapi.definition(summary="Liveness: the API process answers", tag="platform",
+                        response=[json_response(Health)])
     async def health(request):
         return json({"status": "ok"})
 

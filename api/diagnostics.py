@@ -10,7 +10,7 @@ from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
 from api.jobs import job_json
-from api.schemas import ERRORS, JobAccepted
+from api.schemas import ERRORS, JobAccepted, json_body, json_response
 from api.validation import Body, parse_body
 from tasks.jobs import start_job
 
@@ -27,8 +27,8 @@ class PingBody(Body):
     summary="Round-trip a job through a worker", tag="diagnostics",
     description="The job's result names the worker, the queue delay and the Redis and "
                 "MongoDB versions the worker sees.",
-    body={"application/json": PingBody},
-    response=[openapi.definitions.Response({"application/json": JobAccepted}, status=202),
+    body=json_body(PingBody),
+    response=[json_response(JobAccepted, status=202, description="Accepted: follow the job"),
               *ERRORS(400, 401, 403, 409, 413, 422, 503)],
 )
 @authenticated("tenant_admin")

@@ -11,7 +11,7 @@ from sanic_ext import openapi
 
 from api import offload
 from api.auth import authenticated
-from api.schemas import ERRORS, JobPage, JobView
+from api.schemas import ERRORS, JobPage, JobView, json_response
 from api.validation import Query, parse_query
 from meeteasy import push
 from models import jobs as job_store
@@ -39,9 +39,9 @@ class JobFilters(Query):
 @bp.get("/")
 @openapi.definition(
     summary="Jobs changed since a cursor, oldest change first", tag="jobs",
-    parameter=[openapi.definitions.Parameter(name, str, "query") for name in
-               ("state", "kind", "since", "limit")],
-    response=[openapi.definitions.Response({"application/json": JobPage}, status=200),
+    parameter=[openapi.definitions.Parameter(name, kind, "query") for name, kind in
+               (("state", str), ("kind", str), ("since", str), ("limit", int))],
+    response=[json_response(JobPage),
               *ERRORS(401, 422)],
 )
 @authenticated()
@@ -57,7 +57,7 @@ async def list_jobs(request):
 @bp.get("/<job_id:str>")
 @openapi.definition(
     summary="One job", tag="jobs",
-    response=[openapi.definitions.Response({"application/json": JobView}, status=200),
+    response=[json_response(JobView),
               *ERRORS(401, 404)],
 )
 @authenticated()
@@ -70,7 +70,7 @@ async def get_job(request, job_id: str):
 @bp.post("/<job_id:str>/cancel")
 @openapi.definition(
     summary="Cancel a job: at once if queued, at its next step if running", tag="jobs",
-    response=[openapi.definitions.Response({"application/json": JobView}, status=200),
+    response=[json_response(JobView),
               *ERRORS(401, 404, 409)],
 )
 @authenticated()

@@ -35,12 +35,11 @@ def create_relay() -> socketio.ASGIApp:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "missing_token", "message": "Send the access token as auth.token."})
+                "Send the access token as auth.token.", {"code": "missing_token"})
         try:
             principal = tokens.principal_from(settings, token)
         except Unauthorized as error:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": error.code, "message": error.message})
+            raise socketio.exceptions.ConnectionRefusedError(error.message, {"code": error.code})
         await sio.enter_room(sid, user_room(principal.tenant_id, principal.user_id))
         if principal.is_staff:
             await sio.enter_room(sid, staff_room(principal.tenant_id))

@@ -32,6 +32,10 @@ class TokenPair(BaseModel):
     expires_in: int
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
 class JobView(BaseModel):
     id: str
     kind: str

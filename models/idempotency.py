@@ -14,6 +14,9 @@ import mongoengine as me
 from models.base import TenantDocument, utcnow
 
 RETENTION = timedelta(hours=24)
+# No request runs this long; an older `in_progress` record belongs to a web process
+# that died mid-request, and holding its key for a day would block every retry.
+ABANDONED_AFTER = timedelta(seconds=120)
 
 
 class IdempotencyRecord(TenantDocument):
@@ -43,6 +46,11 @@ def begin(tenant_id: str, user_id: str, key: str, fingerprint: str) -> Idempoten
         record = IdempotencyRecord.objects(tenant_id=tenant_id, user_id=user_id, key=key).first()
         if record is None:  # expired between the insert and the read: claim again
             return begin(tenant_id, user_id, key, fingerprint)
+        if record.state == "in_progress" and record.created_at < utcnow() - ABANDONED_AFTER:
+            # Take the key over from the dead request (conditional, so only one retry does).
+            if IdempotencyRecord.objects(tenant_id=tenant_id, id=record.id,
+                                         state="in_progress").delete():
+                return begin(tenant_id, user_id, key, fingerprint)
         return record
 
 

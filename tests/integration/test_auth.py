@@ -240,10 +240,6 @@ def _refusal_code(refusal: dict) -> str | None:
     return refusal.get("code") or (data.get("code") if isinstance(data, dict) else None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "api/relay.py raises ConnectionRefusedError({code, message}) with one argument, which "
-    "python-socketio sends as {'message': str(dict)}: the code reaches the client only as the "
-    "text of a Python dict. Raising ConnectionRefusedError(message, {'code': ...}) fixes it."))
 def test_relay_refusal_code_is_machine_readable(stack, tenant):
     token = resign(tenant.tokens["tenant_admin"]["access_token"], exp=int(time.time()) - 60)
     assert _refusal_code(relay_refusal(stack, {"token": token})) == "token_expired"
