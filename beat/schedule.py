@@ -7,6 +7,8 @@ waits for the lock instead of firing the same ticks again.
 
 from __future__ import annotations
 
+import math
+
 from tasks.app import app, settings
 
 app.conf.beat_schedule = {
@@ -17,7 +19,11 @@ app.conf.beat_schedule = {
     },
 }
 # Beat wakes at least this often and renews its lock each time; if it dies, the lock
-# expires after RedBeat's default of five such intervals and a standby takes over.
+# expires after five such intervals and a standby takes over. The timeout is set here,
+# whole seconds and at least 2, because RedBeat renews with int(lock_timeout): its
+# default (5 x a sub-second interval) renews to 0 s, which deletes the lock, and the
+# next renewal raises LockNotOwnedError and stops beat.
 app.conf.beat_max_loop_interval = min(10.0, settings.reaper_interval)
+app.conf.redbeat_lock_timeout = max(2, math.ceil(5 * app.conf.beat_max_loop_interval))
 
 __all__ = ["app"]

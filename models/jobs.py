@@ -226,8 +226,11 @@ def fail_unsent(tenant_id: str, job_id: str, error: dict) -> Job | None:
         new=True, set__state="failed", set__error=error, set__finished_at=now, set__updated_at=now)
 
 
-def touch_queued(tenant_id: str, job_id: str, message: str) -> Job | None:
-    return Job.objects(tenant_id=tenant_id, id=job_id, state="queued").modify(
+def touch_queued(tenant_id: str, job_id: str, message: str, before: datetime) -> Job | None:
+    """Mark a job that is still queued since before ``before`` as sent again; None if
+    it was claimed or already touched since (so two reapers never both resend it)."""
+    return Job.objects(tenant_id=tenant_id, id=job_id, state="queued",
+                       updated_at__lt=before).modify(
         new=True, set__updated_at=utcnow(), set__message=message)
 
 

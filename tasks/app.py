@@ -13,6 +13,13 @@ from meeteasy.settings import load_or_exit
 QUEUES = ("default", "seating", "ai", "analytics", "plugins")
 settings = load_or_exit()
 
+
+def restore_sweep_seconds(visibility_timeout: int) -> int:
+    """How often a worker looks for expired unacked messages: a quarter of the
+    visibility timeout, between 1 and 10 seconds."""
+    return max(1, min(10, visibility_timeout // 4))
+
+
 app = Celery("meeteasy", include=["tasks.diagnostics", "tasks.maintenance"])
 app.conf.update(
     broker_url=settings.redis_url,
@@ -27,7 +34,18 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_time_limit=settings.task_time_limit,
     task_soft_time_limit=max(1, int(settings.task_time_limit * 0.9)),
-    broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+    broker_transport_options={
+        "visibility_timeout": settings.visibility_timeout,
+        # kombu gives a dead worker's unacked messages back only when a live worker
+        # sweeps for them: by default a sweep every 10 s that scans Redis only every
+        # 10th time, so up to 100 s late, whatever the visibility timeout. Scan on each
+        # sweep, and sweep often enough relative to the visibility timeout.
+        "unacked_restore_interval": restore_sweep_seconds(settings.visibility_timeout),
+        "unacked_restore_throttle": 1,
+        # A worker killed during a sweep leaves the sweep mutex behind; kombu's default
+        # of 300 s would stall every redelivery that long.
+        "unacked_mutex_expire": min(300, settings.visibility_timeout),
+    },
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",
     worker_send_task_events=True,
@@ -43,5 +61,8 @@ app.conf.update(
 
 def lease_seconds() -> int:
     """How long a claimed job belongs to its worker: the hard time limit kills the task
-    by then, and the visibility timeout (checked to be longer) redelivers it after."""
+    by then. A dead worker's message comes back after the visibility timeout (checked to
+    be longer, and counted from the fetch, just before the claim), so it finds the lease
+    over and can claim the job. Should it come early anyway, it skips the job and the
+    beat reaper requeues the job once its lease is over."""
     return settings.task_time_limit

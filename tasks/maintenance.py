@@ -35,8 +35,10 @@ def reap_stuck_jobs() -> dict:
             if bucket is requeued:
                 enqueue(done)
             bucket.append(done.id)
-    for job in job_store.stale_queued(utcnow() - timedelta(seconds=settings.queued_job_grace)):
-        touched = job_store.touch_queued(job.tenant_id, job.id, "Sent again by the reaper.")
+    stale_before = utcnow() - timedelta(seconds=settings.queued_job_grace)
+    for job in job_store.stale_queued(stale_before):
+        touched = job_store.touch_queued(job.tenant_id, job.id, "Sent again by the reaper.",
+                                         stale_before)
         if touched is not None:
             enqueue(touched)
             resent.append(touched.id)
