@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from sanic import Sanic, json
 from sanic_ext import openapi
@@ -48,16 +47,6 @@ def create_app() -> Sanic:
     async def close_resources(app):
         offload.stop()
         db.disconnect()
-
-    @app.on_request(priority=100)
-    async def tag_request(request):
-        request.ctx.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-
-    @app.on_response
-    async def echo_request_id(request, response):
-        request_id = getattr(request.ctx, "request_id", None)
-        if request_id:
-            response.headers["X-Request-ID"] = request_id
 
     @app.get("/health")
     @openapi.definition(summary="Liveness: the API process answers", tag="platform",

@@ -8,6 +8,7 @@ is a logged 500 carrying only the request id.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from sanic import Sanic, json
 from sanic.constants import HTTP_METHODS
@@ -32,6 +33,19 @@ def error_body(code: str, message: str, details=None) -> dict:
 
 
 def install(app: Sanic) -> None:
+    """Tag each request with an id (the client's X-Request-ID or a new one), echo it on
+    the response, and map every error to the JSON error shape."""
+
+    @app.on_request(priority=100)
+    async def tag_request(request):
+        request.ctx.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+
+    @app.on_response
+    async def echo_request_id(request, response):
+        request_id = getattr(request.ctx, "request_id", None)
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+
     @app.exception(MeetEasyError)
     async def domain_error(request, error: MeetEasyError):
         return json({"error": error.to_dict()}, status=error.status)

@@ -128,7 +128,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     millis, _, job_id = cursor.partition(".")
     try:
         moment = datetime.fromtimestamp(int(millis) / 1000, tz=utcnow().tzinfo)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, OSError):  # OSError: beyond the platform's time range
         raise BadRequest("`since` is not a cursor returned by this API.", code="bad_cursor")
     return moment, job_id
 
