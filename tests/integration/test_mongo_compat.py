@@ -342,7 +342,8 @@ def _since(w):
 
 
 # Each entry: a name, and a function that prepares (not recorded) and returns the call
-# whose commands are explained. Together they are every query function in models/.
+# whose commands are explained: every query function of models/ tenants, users,
+# idempotency and jobs (tokens only inserts). A new query function belongs here.
 OPERATIONS = {
     "tenants.get_tenant_by_slug": lambda w: lambda: tenant_store.get_tenant_by_slug(w.slug),
     "tenants.get_tenant": lambda w: lambda: tenant_store.get_tenant(w.tenant_id),
