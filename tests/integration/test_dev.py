@@ -76,7 +76,7 @@ class Dev:
         """Record every process dev started: its descendants by parent id (redis-server
         rewrites its environment, so it is found this way) and every process carrying
         this run's mark (the Procfile processes live in sessions of their own)."""
-        self.tree = {pid: start for pid, start in _descendants(self.process.pid).items()}
+        self.tree.update(_descendants(self.process.pid))
         self.tree.update(_marked(self.run_id))
 
     def survivors(self) -> list[str]:
@@ -85,6 +85,7 @@ class Dev:
         return [f"{pid} {_cmdline(pid)}" for pid in sorted(alive)]
 
     def terminate_and_wait(self, timeout: float = 40) -> int:
+        self.remember_descendants()
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout)
         deadline = time.monotonic() + 10
@@ -94,6 +95,8 @@ class Dev:
 
     def kill_everything(self) -> None:
         """Last resort, so a failed test leaves nothing behind: our own recorded pids only."""
+        if self.process.poll() is None:
+            self.remember_descendants()
         for pid in set(self.tree) | set(_marked(self.run_id)):
             if pid in self.tree and _start_time(pid) != self.tree[pid]:
                 continue
