@@ -17,6 +17,8 @@ app.conf.beat_schedule = {
         "schedule": settings.reaper_interval,
         "options": {"queue": "default", "expires": settings.reaper_interval},
     },
+    "advance-conferences": {"task": "conferences.advance_by_dates", "schedule": 60.0,
+                            "options": {"queue": "default", "expires": 60.0}},
 }
 # Beat wakes at least this often and renews its lock each time; if it dies, the lock
 # expires after five such intervals and a standby takes over. The timeout is set here,

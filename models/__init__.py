@@ -1,5 +1,6 @@
 """Documents and the tenant-scoped CRUD layer. Nothing here imports api/ or tasks/."""
 
+from models import agenda, audit, conferences  # noqa: F401  (registers documents)
 from models import idempotency, jobs, tenants, tokens, users  # noqa: F401  (registers documents)
 from models.base import all_documents
 

@@ -20,7 +20,8 @@ def restore_sweep_seconds(visibility_timeout: int) -> int:
     return max(1, min(10, visibility_timeout // 4))
 
 
-app = Celery("meeteasy", include=["tasks.diagnostics", "tasks.maintenance"])
+app = Celery("meeteasy", include=["tasks.diagnostics", "tasks.maintenance",
+                                 "tasks.conferences"])
 app.conf.update(
     broker_url=settings.redis_url,
     broker_connection_retry_on_startup=True,

@@ -1,0 +1,625 @@
+"""A conference's agenda: sessions in rooms and tracks, and the speakers who give them.
+
+Sessions and speakers belong to one conference of one tenant; every query names
+both. Two sessions may not overlap in one room (intervals are half-open, so one
+may start when the other ends). Writes to an archived conference are refused.
+Sessions and speakers are removed for real on delete (unlike conferences), with
+an audit entry that keeps what was removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import mongoengine as me
+import redis.exceptions
+from bson import ObjectId
+from mongoengine.queryset.visitor import Q
+
+from meeteasy.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from meeteasy.redisconn import get_redis
+from models import audit
+from models.base import TenantDocument, utcnow
+from models.conferences import Conference, _iso, flatten_errors, get_conference, to_utc
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 500
+MAX_SPEAKERS_PER_SESSION = 50
+MAX_LINKS = 20
+# The room lock guards a few MongoDB round-trips; it expires long after they can
+# have finished, and a writer waits for it only briefly before answering 503.
+ROOM_LOCK_TIMEOUT = 30
+ROOM_LOCK_WAIT = 5
+SESSION_FIELDS = ("title", "description", "starts_at", "ends_at", "room", "track", "speaker_ids")
+SPEAKER_FIELDS = ("name", "bio", "company", "title", "email", "photo_url", "links")
+
+
+class Session(TenantDocument):
+    conference_id = me.StringField(required=True)
+    title = me.StringField(required=True, max_length=300)
+    description = me.StringField(default="", max_length=20000)
+    starts_at = me.DateTimeField(required=True)
+    ends_at = me.DateTimeField(required=True)
+    room = me.StringField(default="", max_length=200)
+    # The room as compared: "Hall A", "hall a" and " Hall  A " are one room.
+    room_key = me.StringField(default="")
+    track = me.StringField(default="", max_length=200)
+    speaker_ids = me.ListField(me.StringField())
+    created_by = me.StringField(required=True)
+    created_at = me.DateTimeField(required=True, default=utcnow)
+    updated_at = me.DateTimeField(required=True, default=utcnow)
+    meta = {
+        "collection": "sessions",
+        "indexes": [
+            ("tenant_id", "conference_id", "starts_at"),
+            ("tenant_id", "conference_id", "room_key", "starts_at"),
+            ("tenant_id", "conference_id", "track", "starts_at"),
+            ("tenant_id", "conference_id", "speaker_ids"),
+            ("tenant_id", "conference_id", "id"),
+        ],
+    }
+
+
+class Link(me.EmbeddedDocument):
+    label = me.StringField(default="", max_length=100)
+    url = me.StringField(required=True, max_length=2000)
+
+
+class Speaker(TenantDocument):
+    conference_id = me.StringField(required=True)
+    name = me.StringField(required=True, max_length=200)
+    bio = me.StringField(default="", max_length=10000)
+    company = me.StringField(default="", max_length=200)
+    title = me.StringField(default="", max_length=200)
+    email = me.StringField(null=True)
+    photo_url = me.StringField(null=True, max_length=2000)
+    links = me.ListField(me.EmbeddedDocumentField(Link))
+    created_by = me.StringField(required=True)
+    created_at = me.DateTimeField(required=True, default=utcnow)
+    updated_at = me.DateTimeField(required=True, default=utcnow)
+    meta = {
+        "collection": "speakers",
+        "indexes": [
+            ("tenant_id", "conference_id", "name"),
+            ("tenant_id", "conference_id", "id"),
+        ],
+    }
+
+
+# --- pure rules ----------------------------------------------------------------------
+
+
+def room_key(room: str) -> str:
+    return " ".join((room or "").split()).casefold()
+
+
+def overlaps(starts_at: datetime, ends_at: datetime, other_starts_at: datetime,
+             other_ends_at: datetime) -> bool:
+    """Half-open intervals: back-to-back sessions do not overlap."""
+    return starts_at < other_ends_at and other_starts_at < ends_at
+
+
+def first_overlap(starts_at: datetime, ends_at: datetime, room: str, sessions,
+                  exclude: Any = None):
+    """The earliest of ``sessions`` in ``room`` overlapping the interval, or None."""
+    key = room_key(room)
+    if not key:
+        return None
+    clashing = [s for s in sessions if s.id != exclude and room_key(s.room) == key
+                and overlaps(starts_at, ends_at, s.starts_at, s.ends_at)]
+    return min(clashing, key=lambda s: (s.starts_at, str(s.id)), default=None)
+
+
+def check_session_fields(fields: dict, conference: Conference) -> dict:
+    """Validate and normalise session fields (a full set merged with any patch); 422 naming
+    each field. Times must carry an offset and lie within the conference's dates."""
+    problems: dict[str, list[str]] = {}
+    cleaned = dict(fields)
+    for name in sorted(set(fields) - set(SESSION_FIELDS)):
+        problems[name] = ["Not a field that can be set."]
+    for name in ("title", "description", "room", "track"):
+        if name in fields and not isinstance(fields[name], str):
+            problems[name] = ["Must be a string."]
+        elif name in fields and name != "description":
+            cleaned[name] = " ".join(fields[name].split())
+    if "title" in cleaned and "title" not in problems and not cleaned["title"]:
+        problems["title"] = ["A title is required."]
+    for name in ("starts_at", "ends_at"):
+        value = fields.get(name)
+        if not isinstance(value, datetime):
+            problems[name] = ["Must be a date and time."]
+        elif value.utcoffset() is None:
+            problems[name] = ["Give a time zone offset, e.g. 2027-05-01T09:00:00+02:00."]
+        else:
+            cleaned[name] = to_utc(value)
+    if "starts_at" not in problems and "ends_at" not in problems:
+        starts_at, ends_at = cleaned["starts_at"], cleaned["ends_at"]
+        if ends_at <= starts_at:
+            problems["ends_at"] = ["Must be after starts_at."]
+        if starts_at < conference.starts_at:
+            problems["starts_at"] = [f"Must not be before the conference starts "
+                                     f"({_iso(conference.starts_at)})."]
+        if ends_at > conference.ends_at:
+            problems.setdefault("ends_at", []).append(
+                f"Must not be after the conference ends ({_iso(conference.ends_at)}).")
+    ids = fields.get("speaker_ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        problems["speaker_ids"] = ["Must be a list of speaker ids."]
+    else:
+        cleaned["speaker_ids"] = list(dict.fromkeys(ids))
+        if len(cleaned["speaker_ids"]) > MAX_SPEAKERS_PER_SESSION:
+            problems["speaker_ids"] = [f"At most {MAX_SPEAKERS_PER_SESSION} speakers."]
+    if problems:
+        raise ValidationFailed.for_fields(problems)
+    return cleaned
+
+
+def check_speaker_fields(fields: dict) -> dict:
+    """Validate and normalise speaker fields (a full set or a patch); 422 naming each field."""
+    from models.users import normalise_email  # users pulls in password hashing
+
+    problems: dict[str, list[str]] = {}
+    cleaned = dict(fields)
+    for name in sorted(set(fields) - set(SPEAKER_FIELDS)):
+        problems[name] = ["Not a field that can be set."]
+    for name in ("name", "bio", "company", "title"):
+        if name in fields and not isinstance(fields[name], str):
+            problems[name] = ["Must be a string."]
+    if "name" in fields and "name" not in problems:
+        cleaned["name"] = " ".join(fields["name"].split())
+        if not cleaned["name"]:
+            problems["name"] = ["A name is required."]
+    if fields.get("email") is not None:
+        try:
+            cleaned["email"] = normalise_email(fields["email"])
+        except ValidationFailed:
+            problems["email"] = ["Not an email address."]
+    if fields.get("photo_url") is not None and not _is_web_url(fields["photo_url"]):
+        problems["photo_url"] = ["Use an http(s) URL."]
+    if "links" in fields:
+        links = fields["links"] or []
+        if not isinstance(links, list) or len(links) > MAX_LINKS:
+            problems["links"] = [f"A list of at most {MAX_LINKS} links."]
+        else:
+            cleaned["links"] = []
+            for index, link in enumerate(links):
+                link = link if isinstance(link, dict) else {}
+                if not _is_web_url(link.get("url")):
+                    problems[f"links.{index}.url"] = ["Use an http(s) URL."]
+                cleaned["links"].append(Link(label=str(link.get("label") or ""),
+                                             url=link.get("url")))
+    if problems:
+        raise ValidationFailed.for_fields(problems)
+    return cleaned
+
+
+def _is_web_url(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 2000:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """The UTC instants that begin and end ``day`` in ``timezone`` (DST days included)."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return to_utc(start), to_utc(end)
+
+
+# --- views ---------------------------------------------------------------------------
+
+
+def session_view(session: Session, timezone: str) -> dict:
+    """The session, with its times also in the conference's time zone."""
+    zone = ZoneInfo(timezone)
+    return {
+        "id": str(session.id),
+        "conference_id": session.conference_id,
+        "title": session.title,
+        "description": session.description,
+        "starts_at": _iso(session.starts_at),
+        "ends_at": _iso(session.ends_at),
+        "local_starts_at": session.starts_at.astimezone(zone).isoformat(),
+        "local_ends_at": session.ends_at.astimezone(zone).isoformat(),
+        "room": session.room,
+        "track": session.track,
+        "speaker_ids": list(session.speaker_ids),
+        "created_at": _iso(session.created_at),
+        "updated_at": _iso(session.updated_at),
+    }
+
+
+def speaker_view(speaker: Speaker, *, staff: bool) -> dict:
+    """The speaker's profile; the email address only for staff."""
+    return {
+        "id": str(speaker.id),
+        "conference_id": speaker.conference_id,
+        "name": speaker.name,
+        "bio": speaker.bio,
+        "company": speaker.company,
+        "title": speaker.title,
+        "email": speaker.email if staff else None,
+        "photo_url": speaker.photo_url,
+        "links": [{"label": link.label, "url": link.url} for link in speaker.links],
+        "created_at": _iso(speaker.created_at),
+        "updated_at": _iso(speaker.updated_at),
+    }
+
+
+def _session_snapshot(session: Session) -> dict:
+    return {"title": session.title, "description": session.description,
+            "starts_at": _iso(session.starts_at), "ends_at": _iso(session.ends_at),
+            "room": session.room, "track": session.track,
+            "speaker_ids": list(session.speaker_ids)}
+
+
+def _speaker_snapshot(speaker: Speaker) -> dict:
+    view = speaker_view(speaker, staff=True)
+    return {name: view[name] for name in SPEAKER_FIELDS}
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {name: {"from": before[name], "to": value} for name, value in after.items()
+            if value != before[name]}
+
+
+# --- sessions ------------------------------------------------------------------------
+
+
+def _writable(tenant_id: str, conference_id: str) -> Conference:
+    conference = get_conference(tenant_id, conference_id)
+    if conference.status == "archived":
+        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
+    return conference
+
+
+def _validate(document: me.Document) -> None:
+    try:
+        document.validate()
+    except me.ValidationError as error:
+        raise ValidationFailed.for_fields(flatten_errors(error.to_dict()))
+
+
+@contextmanager
+def room_lock(tenant_id: str, conference_id: str, room: str) -> Iterator[None]:
+    """Serialise the writers of one room's schedule.
+
+    Why a Redis lock: the overlap rule spans documents (a session may not overlap any
+    other in its room), which no unique index can express, and a check-then-insert
+    without one lets two concurrent writers both pass the check. The lock is named by
+    tenant, conference and room, expires after ROOM_LOCK_TIMEOUT (a writer that died
+    never blocks the room for longer), and a writer waits ROOM_LOCK_WAIT at most,
+    then gets 503 ``agenda_busy``. Should the lock expire under a writer that stalled,
+    the writers re-check after writing (see ``_verify_no_overlap``), so two overlapping
+    sessions are still never both kept. A room-less session needs no lock."""
+    key = room_key(room)
+    if not key:
+        yield
+        return
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    name = f"meeteasy:lock:tenant:{tenant_id}:conference:{conference_id}:room:{digest}"
+    lock = get_redis().lock(name, timeout=ROOM_LOCK_TIMEOUT, blocking_timeout=ROOM_LOCK_WAIT,
+                            sleep=0.02)
+    try:
+        acquired = lock.acquire()
+    except redis.exceptions.RedisError as error:
+        raise ServiceUnavailable("The agenda cannot be changed right now (lock service "
+                                 "unavailable); try again.", code="lock_unavailable") from error
+    if not acquired:
+        raise ServiceUnavailable(f"Room {room!r} is being rescheduled by someone else; try again "
+                                 "in a moment.", code="agenda_busy")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.RedisError:
+            log.warning("room lock for %s/%s/%s expired before release", tenant_id,
+                        conference_id, key)
+
+
+def _overlapping(tenant_id: str, conference_id: str, room: str, starts_at: datetime,
+                 ends_at: datetime, exclude: Any = None) -> list[Session]:
+    key = room_key(room)
+    if not key:
+        return []
+    candidates = Session.objects(tenant_id=tenant_id, conference_id=conference_id, room_key=key,
+                                 starts_at__lt=ends_at).order_by("starts_at", "id")
+    return [s for s in candidates if s.ends_at > starts_at and s.id != exclude]
+
+
+def _overlap_conflict(other: Session) -> Conflict:
+    return Conflict(
+        f"Room {other.room!r} is taken by {other.title!r} from {_iso(other.starts_at)} to "
+        f"{_iso(other.ends_at)}.", code="session_overlap",
+        details={"session": {"id": str(other.id), "title": other.title, "room": other.room,
+                             "starts_at": _iso(other.starts_at), "ends_at": _iso(other.ends_at)}})
+
+
+def _check_speakers_exist(tenant_id: str, conference_id: str, speaker_ids: list[str]) -> None:
+    if not speaker_ids:
+        return
+    valid = [i for i in speaker_ids if ObjectId.is_valid(i)]
+    found = {str(s.id) for s in Speaker.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                                id__in=valid).only("id")}
+    unknown = [i for i in speaker_ids if i not in found]
+    if unknown:
+        raise ValidationFailed.for_fields(
+            {"speaker_ids": [f"No speaker of this conference has the id {i!r}." for i in unknown]})
+
+
+def _drop_vanished_speakers(session: Session) -> Session:
+    """A speaker deleted between the existence check and the write is unlinked here
+    (its deletion unlinks it from every session written before; this covers the rest)."""
+    if not session.speaker_ids:
+        return session
+    found = {str(s.id) for s in Speaker.objects(
+        tenant_id=session.tenant_id, conference_id=session.conference_id,
+        id__in=[ObjectId(i) for i in session.speaker_ids]).only("id")}
+    gone = [i for i in session.speaker_ids if i not in found]
+    if gone:
+        Session.objects(tenant_id=session.tenant_id, id=session.id).update_one(
+            pull_all__speaker_ids=gone)
+        session.speaker_ids = [i for i in session.speaker_ids if i in found]
+    return session
+
+
+def _verify_no_overlap(session: Session) -> Session | None:
+    """After a write: the session another writer put in the same slot, if any."""
+    clashing = _overlapping(session.tenant_id, session.conference_id, session.room,
+                            session.starts_at, session.ends_at, exclude=session.id)
+    return clashing[0] if clashing else None
+
+
+def create_session(tenant_id: str, conference_id: str, *, actor: str, **fields) -> Session:
+    """Schedule a session; 422 for bad fields or unknown speakers, 409 ``session_overlap``
+    naming the session already in that room at that time."""
+    conference = _writable(tenant_id, conference_id)
+    missing = {name: ["This field is required."] for name in ("title", "starts_at", "ends_at")
+               if fields.get(name) is None}
+    if missing:
+        raise ValidationFailed.for_fields(missing)
+    fields = check_session_fields(fields, conference)
+    _check_speakers_exist(tenant_id, conference_id, fields.get("speaker_ids", []))
+    session = Session(tenant_id=tenant_id, conference_id=conference_id, created_by=actor,
+                      room_key=room_key(fields.get("room", "")), **fields)
+    _validate(session)
+    with room_lock(tenant_id, conference_id, session.room):
+        clashing = _overlapping(tenant_id, conference_id, session.room, session.starts_at,
+                                session.ends_at)
+        if clashing:
+            raise _overlap_conflict(clashing[0])
+        session.save(force_insert=True)
+        other = _verify_no_overlap(session)
+        if other is not None:
+            Session.objects(tenant_id=tenant_id, id=session.id).delete()
+            raise _overlap_conflict(other)
+    session = _drop_vanished_speakers(session)
+    audit.record(tenant_id, actor, "session.created", "session", str(session.id),
+                 conference_id=conference_id, changes=_session_snapshot(session))
+    return session
+
+
+def get_session(tenant_id: str, conference_id: str, session_id: str) -> Session:
+    session = None
+    if ObjectId.is_valid(session_id or "") and len(session_id) == 24:
+        session = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                  id=session_id).first()
+    if session is None:
+        raise NotFound("No such session.", code="session_not_found")
+    return session
+
+
+def list_sessions(tenant_id: str, conference_id: str, *, track: str | None = None,
+                  room: str | None = None, day: date | None = None, timezone: str = "UTC",
+                  offset: int = 0, limit: int = 200) -> tuple[list[Session], int]:
+    """Sessions by start time (then room), and the total matching. ``day`` is a date in
+    ``timezone`` (the conference's): the sessions starting on it."""
+    query = Q(tenant_id=tenant_id, conference_id=conference_id)
+    if room is not None:
+        query &= Q(room_key=room_key(room))
+    if track is not None:
+        query &= Q(track=" ".join(track.split()))
+    if day is not None:
+        start, end = day_bounds(day, timezone)
+        query &= Q(starts_at__gte=start, starts_at__lt=end)
+    found = Session.objects(query).order_by("starts_at", "room_key", "id")
+    limit = max(1, min(limit, MAX_PAGE))
+    return list(found.skip(max(0, offset)).limit(limit)), found.count()
+
+
+def update_session(tenant_id: str, conference_id: str, session_id: str, changes: dict, *,
+                   actor: str) -> Session:
+    """Change a session; the same rules as :func:`create_session` on the merged result."""
+    conference = _writable(tenant_id, conference_id)
+    session = get_session(tenant_id, conference_id, session_id)
+    before = _session_snapshot(session)
+    current = {"title": session.title, "description": session.description,
+               "starts_at": session.starts_at, "ends_at": session.ends_at, "room": session.room,
+               "track": session.track, "speaker_ids": list(session.speaker_ids)}
+    unknown = sorted(set(changes) - set(SESSION_FIELDS))
+    if unknown:
+        raise ValidationFailed.for_fields(
+            {name: ["Not a field that can be set."] for name in unknown})
+    merged = check_session_fields({**current, **changes}, conference)
+    if "speaker_ids" in changes:
+        _check_speakers_exist(tenant_id, conference_id, merged["speaker_ids"])
+    for name, value in merged.items():
+        setattr(session, name, value)
+    session.room_key = room_key(session.room)
+    _validate(session)
+    diff = _diff(before, _session_snapshot(session))
+    if not diff:
+        return session
+    updates = {f"set__{name}": merged[name] for name in diff}
+    updates["set__room_key"] = session.room_key
+    moves = bool({"starts_at", "ends_at", "room"} & set(diff))
+    with room_lock(tenant_id, conference_id, session.room if moves else ""):
+        if moves:
+            clashing = _overlapping(tenant_id, conference_id, session.room, session.starts_at,
+                                    session.ends_at, exclude=session.id)
+            if clashing:
+                raise _overlap_conflict(clashing[0])
+        updated = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                  id=session.id).modify(
+            new=True, set__updated_at=utcnow(), **updates)
+        if updated is None:
+            raise NotFound("No such session.", code="session_not_found")
+        other = _verify_no_overlap(updated) if moves else None
+        if other is not None:
+            restore = {f"set__{name}": current[name] for name in diff}
+            Session.objects(tenant_id=tenant_id, id=session.id).update_one(
+                set__room_key=room_key(current["room"]), **restore)
+            raise _overlap_conflict(other)
+    updated = _drop_vanished_speakers(updated)
+    audit.record(tenant_id, actor, "session.updated", "session", str(updated.id),
+                 conference_id=conference_id, changes=diff)
+    return updated
+
+
+def delete_session(tenant_id: str, conference_id: str, session_id: str, *, actor: str) -> None:
+    _writable(tenant_id, conference_id)
+    session = get_session(tenant_id, conference_id, session_id)
+    if not Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                           id=session.id).delete():
+        raise NotFound("No such session.", code="session_not_found")
+    audit.record(tenant_id, actor, "session.deleted", "session", str(session.id),
+                 conference_id=conference_id, changes=_session_snapshot(session))
+
+
+def count_sessions_outside(tenant_id: str, conference_id: str, starts_at: datetime,
+                           ends_at: datetime) -> int:
+    """How many sessions would not fit in the conference dates [starts_at, ends_at]."""
+    early = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                            starts_at__lt=starts_at).count()
+    late = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                           starts_at__gte=starts_at, ends_at__gt=ends_at).count()
+    return early + late
+
+
+# --- speakers ------------------------------------------------------------------------
+
+
+def create_speaker(tenant_id: str, conference_id: str, *, actor: str, **fields) -> Speaker:
+    _writable(tenant_id, conference_id)
+    if fields.get("name") is None:
+        raise ValidationFailed.for_fields({"name": ["This field is required."]})
+    fields = check_speaker_fields(fields)
+    speaker = Speaker(tenant_id=tenant_id, conference_id=conference_id, created_by=actor, **fields)
+    _validate(speaker)
+    speaker.save(force_insert=True)
+    audit.record(tenant_id, actor, "speaker.created", "speaker", str(speaker.id),
+                 conference_id=conference_id, changes=_speaker_snapshot(speaker))
+    return speaker
+
+
+def get_speaker(tenant_id: str, conference_id: str, speaker_id: str) -> Speaker:
+    speaker = None
+    if ObjectId.is_valid(speaker_id or "") and len(speaker_id) == 24:
+        speaker = Speaker.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                  id=speaker_id).first()
+    if speaker is None:
+        raise NotFound("No such speaker.", code="speaker_not_found")
+    return speaker
+
+
+def list_speakers(tenant_id: str, conference_id: str, *, offset: int = 0,
+                  limit: int = 200) -> tuple[list[Speaker], int]:
+    """Speakers by name, and the total."""
+    found = Speaker.objects(tenant_id=tenant_id, conference_id=conference_id).order_by("name", "id")
+    limit = max(1, min(limit, MAX_PAGE))
+    return list(found.skip(max(0, offset)).limit(limit)), found.count()
+
+
+def speakers_by_id(tenant_id: str, conference_id: str, ids) -> dict[str, Speaker]:
+    ids = [ObjectId(i) for i in set(ids) if ObjectId.is_valid(i)]
+    if not ids:
+        return {}
+    return {str(s.id): s for s in Speaker.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                                   id__in=ids)}
+
+
+def update_speaker(tenant_id: str, conference_id: str, speaker_id: str, changes: dict, *,
+                   actor: str) -> Speaker:
+    _writable(tenant_id, conference_id)
+    speaker = get_speaker(tenant_id, conference_id, speaker_id)
+    if "name" in changes and changes["name"] is None:
+        raise ValidationFailed.for_fields({"name": ["A name is required."]})
+    changes = check_speaker_fields(changes)
+    before = _speaker_snapshot(speaker)
+    for name, value in changes.items():
+        setattr(speaker, name, value)
+    _validate(speaker)
+    diff = _diff(before, _speaker_snapshot(speaker))
+    if not diff:
+        return speaker
+    updated = Speaker.objects(tenant_id=tenant_id, conference_id=conference_id,
+                              id=speaker.id).modify(
+        new=True, set__updated_at=utcnow(), **{f"set__{name}": changes[name] for name in diff})
+    if updated is None:
+        raise NotFound("No such speaker.", code="speaker_not_found")
+    audit.record(tenant_id, actor, "speaker.updated", "speaker", str(updated.id),
+                 conference_id=conference_id, changes=diff)
+    return updated
+
+
+def delete_speaker(tenant_id: str, conference_id: str, speaker_id: str, *, actor: str) -> int:
+    """Delete the speaker and unlink them from every session; returns how many sessions
+    lost them. Deleting first means a session written later finds them gone
+    (see ``_drop_vanished_speakers``)."""
+    _writable(tenant_id, conference_id)
+    speaker = get_speaker(tenant_id, conference_id, speaker_id)
+    if not Speaker.objects(tenant_id=tenant_id, conference_id=conference_id,
+                           id=speaker.id).delete():
+        raise NotFound("No such speaker.", code="speaker_not_found")
+    unlinked = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                               speaker_ids=str(speaker.id)).update(
+        pull__speaker_ids=str(speaker.id), set__updated_at=utcnow())
+    audit.record(tenant_id, actor, "speaker.deleted", "speaker", str(speaker.id),
+                 conference_id=conference_id,
+                 changes={**_speaker_snapshot(speaker), "unlinked_sessions": unlinked})
+    return unlinked
+
+
+# --- the agenda ----------------------------------------------------------------------
+
+
+def group_by_day(sessions: list[Session], timezone: str) -> list[tuple[date, list[Session]]]:
+    """Sessions grouped by their start date in ``timezone``, days and sessions in order."""
+    zone = ZoneInfo(timezone)
+    days: dict[date, list[Session]] = {}
+    for session in sorted(sessions, key=lambda s: (s.starts_at, room_key(s.room), str(s.id))):
+        days.setdefault(session.starts_at.astimezone(zone).date(), []).append(session)
+    return sorted(days.items())
+
+
+def agenda(tenant_id: str, conference: Conference, *, staff: bool) -> dict:
+    """The whole programme: days in the conference's time zone, each session with its
+    speakers' profiles embedded."""
+    sessions = list(Session.objects(tenant_id=tenant_id, conference_id=str(conference.id))
+                    .order_by("starts_at", "room_key", "id"))
+    speakers = speakers_by_id(tenant_id, str(conference.id),
+                              [i for s in sessions for i in s.speaker_ids])
+    days = []
+    for day, day_sessions in group_by_day(sessions, conference.timezone):
+        days.append({"date": day.isoformat(), "sessions": [
+            {**session_view(s, conference.timezone),
+             "speakers": [speaker_view(speakers[i], staff=staff) for i in s.speaker_ids
+                          if i in speakers]}
+            for s in day_sessions]})
+    return {"conference": {"id": str(conference.id), "title": conference.title,
+                           "timezone": conference.timezone, "status": conference.status,
+                           "starts_at": _iso(conference.starts_at),
+                           "ends_at": _iso(conference.ends_at)},
+            "days": days}
+

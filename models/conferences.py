@@ -1,0 +1,407 @@
+"""Conferences and their lifecycle.
+
+``draft → published → ongoing → ended → archived``; a draft or published
+conference may also be archived directly, and a published one taken back to
+draft. Archiving is the only way to remove a conference: nothing is hard-deleted.
+Transitions are conditional updates on the state they leave, so two staff
+members (or beat and a person) can never both move the same conference.
+Every change is written to the audit log (``models.audit``) with its actor.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import available_timezones
+
+import mongoengine as me
+from mongoengine.queryset.visitor import Q
+
+from meeteasy.errors import Conflict, NotFound, ValidationFailed
+from models import audit
+from models.base import TenantDocument, utcnow
+
+STATUSES = ("draft", "published", "ongoing", "ended", "archived")
+TRANSITIONS = {
+    "draft": ("published", "archived"),
+    "published": ("draft", "ongoing", "archived"),
+    "ongoing": ("ended",),
+    "ended": ("archived",),
+    "archived": (),
+}
+VISIBLE_TO_ATTENDEES = ("published", "ongoing", "ended")
+APPROVAL_MODES = ("automatic", "manual", "rules")
+RULES_FALLBACKS = ("manual", "reject")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+EMAIL_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+EDITABLE = ("title", "slug", "description", "venue", "timezone", "starts_at", "ends_at",
+            "capacity", "policy")
+REQUIRED = ("title", "slug", "starts_at", "ends_at")
+POLICY_FIELDS = ("mode", "waitlist", "email_domains", "rules_fallback", "plugin_rules")
+MAX_PAGE = 200
+
+
+class ApprovalPolicy(me.EmbeddedDocument):
+    """How the approval task decides a new registration.
+
+    ``automatic`` approves while capacity remains; ``manual`` leaves it pending for
+    staff; ``rules`` approves on an allowed email domain, a valid invite code or a
+    plugin's verdict, and otherwise applies ``rules_fallback``. Past capacity a
+    registration is waitlisted when ``waitlist`` is on, else rejected."""
+
+    mode = me.StringField(choices=APPROVAL_MODES, default="automatic")
+    waitlist = me.BooleanField(default=True)
+    email_domains = me.ListField(me.StringField())
+    rules_fallback = me.StringField(choices=RULES_FALLBACKS, default="manual")
+    plugin_rules = me.BooleanField(default=False)
+
+
+class Conference(TenantDocument):
+    title = me.StringField(required=True, max_length=300)
+    slug = me.StringField(required=True)
+    description = me.StringField(default="", max_length=20000)
+    venue = me.StringField(default="", max_length=500)
+    timezone = me.StringField(required=True, default="UTC")
+    starts_at = me.DateTimeField(required=True)
+    ends_at = me.DateTimeField(required=True)
+    capacity = me.IntField(min_value=0, null=True)  # None: unlimited
+    policy = me.EmbeddedDocumentField(ApprovalPolicy, default=ApprovalPolicy)
+    status = me.StringField(required=True, choices=STATUSES, default="draft")
+    # Counters handed out atomically: arrival order of registrations, waitlist order.
+    registration_seq = me.IntField(default=0)
+    waitlist_seq = me.IntField(default=0)
+    created_by = me.StringField(required=True)
+    created_at = me.DateTimeField(required=True, default=utcnow)
+    updated_at = me.DateTimeField(required=True, default=utcnow)
+    meta = {
+        "collection": "conferences",
+        "indexes": [
+            {"fields": ("tenant_id", "slug"), "unique": True},
+            # Every read and conditional update by id names the tenant first.
+            ("tenant_id", "id", "status"),
+            ("tenant_id", "status", "starts_at"),
+            ("tenant_id", "starts_at"),
+            # Platform-level: beat moves conferences of every tenant by their dates.
+            ("status", "starts_at"),
+            ("status", "ends_at"),
+        ],
+    }
+
+
+def public_view(conference: Conference) -> dict:
+    return {
+        "id": str(conference.id),
+        "title": conference.title,
+        "slug": conference.slug,
+        "description": conference.description,
+        "venue": conference.venue,
+        "timezone": conference.timezone,
+        "starts_at": _iso(conference.starts_at),
+        "ends_at": _iso(conference.ends_at),
+        "capacity": conference.capacity,
+        "policy": _policy_dict(conference.policy),
+        "status": conference.status,
+        "allowed_transitions": list(TRANSITIONS[conference.status]),
+        "created_by": conference.created_by,
+        "created_at": _iso(conference.created_at),
+        "updated_at": _iso(conference.updated_at),
+    }
+
+
+def _policy_dict(policy: ApprovalPolicy | None) -> dict:
+    policy = policy or ApprovalPolicy()
+    return {"mode": policy.mode, "waitlist": policy.waitlist,
+            "email_domains": list(policy.email_domains), "rules_fallback": policy.rules_fallback,
+            "plugin_rules": policy.plugin_rules}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # a connection without tz_aware: Mongo stores UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An aware datetime as MongoDB will give it back: UTC, whole milliseconds. Stored
+    and returned values then compare equal, and the API answers the same on create and read."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def snapshot(conference: Conference) -> dict[str, Any]:
+    """The editable fields, JSON-ready (for the audit log)."""
+    view = public_view(conference)
+    return {name: view[name] for name in EDITABLE}
+
+
+def check_fields(fields: dict) -> dict:
+    """Validate and normalise conference fields (a full set or a patch); 422 naming each field.
+
+    Dates must carry an offset and are stored in UTC; the policy arrives as a dict."""
+    problems: dict[str, list[str]] = {}
+    cleaned = dict(fields)
+    unknown = sorted(set(fields) - set(EDITABLE))
+    for name in unknown:
+        problems[name] = ["Not a field that can be set."]
+    for name in ("title", "slug", "description", "venue", "timezone"):
+        if name in fields and not isinstance(fields[name], str):
+            problems[name] = ["Must be a string."]
+    if "slug" in fields and "slug" not in problems:
+        cleaned["slug"] = fields["slug"].strip().lower()
+        if not SLUG.match(cleaned["slug"]):
+            problems["slug"] = ["Use 1-80 lowercase letters, digits and inner hyphens."]
+    if "title" in fields and "title" not in problems:
+        cleaned["title"] = fields["title"].strip()
+        if not cleaned["title"]:
+            problems["title"] = ["A title is required."]
+    if "timezone" in fields and "timezone" not in problems:
+        if fields["timezone"] not in _zones():
+            problems["timezone"] = ["Use an IANA time zone such as Europe/Paris."]
+    for name in ("starts_at", "ends_at"):
+        if name not in fields:
+            continue
+        if not isinstance(fields[name], datetime):
+            problems[name] = ["Must be a date and time."]
+        elif fields[name].tzinfo is None or fields[name].utcoffset() is None:
+            problems[name] = ["Give a time zone offset, e.g. 2027-05-01T09:00:00+02:00."]
+        else:
+            cleaned[name] = to_utc(fields[name])
+    if "capacity" in fields:
+        capacity = fields["capacity"]
+        if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)
+                                     or capacity < 0):
+            problems["capacity"] = ["Must be a whole number >= 0, or null for unlimited."]
+    if "policy" in fields:
+        policy = fields["policy"]
+        if isinstance(policy, ApprovalPolicy):
+            policy = _policy_dict(policy)
+        if not isinstance(policy, dict):
+            problems["policy"] = ["Must be an object."]
+        else:
+            for name in sorted(set(policy) - set(POLICY_FIELDS)):
+                problems[f"policy.{name}"] = ["Not a policy field."]
+            domains = [str(domain).strip().lower() for domain in policy.get("email_domains") or []]
+            bad = [domain for domain in domains if not EMAIL_DOMAIN.match(domain)]
+            if bad:
+                problems["policy.email_domains"] = [f"Not a domain: {', '.join(bad)}."]
+            known = {name: value for name, value in policy.items() if name in POLICY_FIELDS}
+            cleaned["policy"] = ApprovalPolicy(**{**known, "email_domains": domains})
+    if problems:
+        raise ValidationFailed.for_fields(problems)
+    return cleaned
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
+def _check_dates(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValidationFailed.for_fields({"ends_at": ["Must be after starts_at."]})
+
+
+def _validate(conference: Conference) -> None:
+    """mongoengine's own field rules (lengths, choices), as a 422 instead of a 500."""
+    try:
+        conference.validate()
+    except me.ValidationError as error:
+        raise ValidationFailed.for_fields(flatten_errors(error.to_dict()))
+
+
+def flatten_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
+    flat: dict[str, list[str]] = {}
+    for name, problem in errors.items():
+        if isinstance(problem, dict):
+            flat.update(flatten_errors(problem, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = [str(problem)]
+    return flat
+
+
+def _slug_taken(slug: str) -> Conflict:
+    return Conflict(f"A conference with slug {slug!r} already exists.",
+                    code="conference_slug_taken", details={"fields": {"slug": ["Taken."]}})
+
+
+def create_conference(tenant_id: str, created_by: str, **fields) -> Conference:
+    """A new draft conference; 422 naming every bad or missing field, 409 on a taken slug."""
+    missing = {name: ["This field is required."] for name in REQUIRED if fields.get(name) is None}
+    if missing:
+        raise ValidationFailed.for_fields(missing)
+    fields = check_fields(fields)
+    _check_dates(fields["starts_at"], fields["ends_at"])
+    conference = Conference(tenant_id=tenant_id, created_by=created_by, **fields)
+    _validate(conference)
+    try:
+        conference.save(force_insert=True)
+    except me.NotUniqueError:
+        raise _slug_taken(fields["slug"])
+    audit.record(tenant_id, created_by, "conference.created", "conference", str(conference.id),
+                 conference_id=str(conference.id), changes=snapshot(conference))
+    return conference
+
+
+def get_conference(tenant_id: str, conference_id: str, *,
+                   visible_to_attendees: bool = False) -> Conference:
+    """The conference, or NotFound. Attendees only see published, ongoing and ended ones."""
+    query = Q(tenant_id=tenant_id, id=conference_id) if _is_object_id(conference_id) else None
+    conference = Conference.objects(query).first() if query else None
+    hidden = visible_to_attendees and conference is not None and \
+        conference.status not in VISIBLE_TO_ATTENDEES
+    if conference is None or hidden:
+        raise NotFound("No such conference.", code="conference_not_found")
+    return conference
+
+
+def list_conferences(tenant_id: str, *, status: str | None = None, text: str | None = None,
+                     visible_to_attendees: bool = False, offset: int = 0,
+                     limit: int = 50) -> tuple[list[Conference], int]:
+    """Conferences by start date, and the total matching (for pagination).
+
+    Archived conferences are left out unless asked for by ``status``; attendees see
+    only published, ongoing and ended ones whatever they ask."""
+    if visible_to_attendees and status and status not in VISIBLE_TO_ATTENDEES:
+        return [], 0
+    query = Q(tenant_id=tenant_id)
+    if status:
+        query &= Q(status=status)
+    elif visible_to_attendees:
+        query &= Q(status__in=VISIBLE_TO_ATTENDEES)
+    else:
+        query &= Q(status__ne="archived")
+    if text:
+        pattern = {"$regex": re.escape(text), "$options": "i"}
+        query &= Q(__raw__={"$or": [{"title": pattern}, {"slug": pattern}, {"venue": pattern}]})
+    found = Conference.objects(query).order_by("starts_at", "id")
+    limit = max(1, min(limit, MAX_PAGE))
+    return list(found.skip(max(0, offset)).limit(limit)), found.count()
+
+
+def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
+                      actor: str | None = None) -> Conference:
+    """Apply a patch of :data:`EDITABLE` fields; archived conferences are read-only.
+
+    ``policy`` is merged into the current policy (send only what changes). Dates may
+    not move so that a session of the agenda falls outside them (409)."""
+    conference = get_conference(tenant_id, conference_id)
+    if conference.status == "archived":
+        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
+    if isinstance(changes.get("policy"), dict):
+        changes = {**changes, "policy": {**_policy_dict(conference.policy), **changes["policy"]}}
+    changes = check_fields(changes)
+    before = snapshot(conference)
+    for name, value in changes.items():
+        setattr(conference, name, value)
+    _check_dates(conference.starts_at, conference.ends_at)
+    _validate(conference)
+    diff = {name: {"from": before[name], "to": value}
+            for name, value in snapshot(conference).items() if value != before[name]}
+    if not diff:
+        return conference
+    if "starts_at" in diff or "ends_at" in diff:
+        from models import agenda  # agenda imports this module
+
+        outside = agenda.count_sessions_outside(tenant_id, conference_id, conference.starts_at,
+                                                conference.ends_at)
+        if outside:
+            raise Conflict(f"{outside} session(s) of the agenda would fall outside the new dates; "
+                           "move them first.", code="sessions_outside_dates",
+                           details={"sessions": outside})
+    updates = {f"set__{name}": changes[name] for name in diff}
+    try:
+        updated = Conference.objects(tenant_id=tenant_id, id=conference.id,
+                                     status__ne="archived").modify(
+            new=True, set__updated_at=utcnow(), **updates)
+    except me.NotUniqueError:
+        raise _slug_taken(changes["slug"])
+    if updated is None:
+        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
+    audit.record(tenant_id, actor or "unknown", "conference.updated", "conference",
+                 str(updated.id), conference_id=str(updated.id), changes=diff)
+    return updated
+
+
+def check_transition(current: str, to: str) -> None:
+    """409 ``invalid_transition`` unless the lifecycle allows ``current → to``."""
+    allowed = TRANSITIONS[current]
+    if to not in allowed:
+        raise Conflict(f"A {current} conference cannot become {to}.", code="invalid_transition",
+                       details={"from": current, "to": to, "allowed": list(allowed)})
+
+
+def transition(tenant_id: str, conference_id: str, to: str, *,
+               actor: str | None = None) -> Conference:
+    """Move the conference to ``to`` if its lifecycle allows it from where it is (409 otherwise)."""
+    if to not in STATUSES:
+        raise ValidationFailed.for_fields({"status": [f"Must be one of {', '.join(STATUSES)}."]})
+    conference = get_conference(tenant_id, conference_id)
+    check_transition(conference.status, to)
+    moved = _move(conference, to)
+    if moved is None:
+        raise Conflict("The conference changed meanwhile; reload it and try again.",
+                       code="concurrent_change")
+    _audit_move(moved, conference.status, actor or "unknown")
+    return moved
+
+
+def archive_conference(tenant_id: str, conference_id: str, *,
+                       actor: str | None = None) -> Conference:
+    """The soft delete: the conference stays, read-only, listed only when asked for."""
+    return transition(tenant_id, conference_id, "archived", actor=actor)
+
+
+def _move(conference: Conference, to: str) -> Conference | None:
+    return Conference.objects(tenant_id=conference.tenant_id, id=conference.id,
+                              status=conference.status).modify(
+        new=True, set__status=to, set__updated_at=utcnow())
+
+
+def _audit_move(conference: Conference, was: str, actor: str) -> None:
+    archived = conference.status == "archived"
+    action = "conference.archived" if archived else "conference.status_changed"
+    audit.record(conference.tenant_id, actor, action, "conference", str(conference.id),
+                 conference_id=str(conference.id),
+                 changes={"status": {"from": was, "to": conference.status}})
+
+
+def advance_by_dates(now: datetime) -> list[Conference]:
+    """Beat's pass over every tenant: published → ongoing once started, then ongoing →
+    ended once over (one pass may do both, through ``ongoing`` as the lifecycle says).
+
+    Returns the conferences moved, each once, in their new state. Each move is
+    conditional on the state it leaves, so a second pass, a second beat or a person
+    moving the conference meanwhile never moves it twice."""
+    moved: dict[Any, Conference] = {}
+    for was, condition, to in (("published", {"starts_at__lte": now}, "ongoing"),
+                               ("ongoing", {"ends_at__lte": now}, "ended")):
+        for conference in Conference.objects.across_tenants().filter(status=was, **condition):
+            done = _move(conference, to)
+            if done is not None:
+                _audit_move(done, was, audit.SYSTEM_ACTOR)
+                moved[done.id] = done
+    return list(moved.values())
+
+
+def next_registration_seq(tenant_id: str, conference_id: str) -> int:
+    conference = Conference.objects(tenant_id=tenant_id, id=conference_id).modify(
+        new=True, inc__registration_seq=1)
+    if conference is None:
+        raise NotFound("No such conference.", code="conference_not_found")
+    return conference.registration_seq
+
+
+def next_waitlist_seq(tenant_id: str, conference_id: str) -> int:
+    conference = Conference.objects(tenant_id=tenant_id, id=conference_id).modify(
+        new=True, inc__waitlist_seq=1)
+    if conference is None:
+        raise NotFound("No such conference.", code="conference_not_found")
+    return conference.waitlist_seq
+
+
+def _is_object_id(value: str) -> bool:
+    return isinstance(value, str) and bool(re.fullmatch(r"[0-9a-f]{24}", value))
