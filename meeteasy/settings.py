@@ -59,9 +59,12 @@ class Settings(BaseSettings):
     # --- tasks ----------------------------------------------------------------------
     task_time_limit: int = Field(
         300, ge=2, description="Hard limit of one task run, seconds; a job's lease lasts this long.")
+    long_task_time_limit: int = Field(
+        1800, ge=2, description="Hard limit of bulk jobs (thousands of staff decisions, exports), "
+        "seconds.")
     visibility_timeout: int = Field(
-        900, ge=3, description="Seconds before Redis redelivers an unacknowledged task; must "
-        "exceed TASK_TIME_LIMIT.")
+        2400, ge=3, description="Seconds before Redis redelivers an unacknowledged task; must "
+        "exceed TASK_TIME_LIMIT and LONG_TASK_TIME_LIMIT.")
     task_max_retries: int = Field(
         5, ge=0, le=50, description="Attempts after the first for transient failures.")
     reaper_interval: float = Field(
@@ -100,11 +103,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _visibility_above_limit(self) -> Settings:
-        if self.visibility_timeout <= self.task_time_limit:
-            raise ValueError(
-                f"MEETEASY_VISIBILITY_TIMEOUT ({self.visibility_timeout}) must exceed "
-                f"MEETEASY_TASK_TIME_LIMIT ({self.task_time_limit}), otherwise Redis redelivers "
-                "tasks that are still running")
+        for name in ("task_time_limit", "long_task_time_limit"):
+            if self.visibility_timeout <= getattr(self, name):
+                raise ValueError(
+                    f"MEETEASY_VISIBILITY_TIMEOUT ({self.visibility_timeout}) must exceed "
+                    f"MEETEASY_{name.upper()} ({getattr(self, name)}), otherwise Redis redelivers "
+                    "tasks that are still running")
         return self
 
     @property

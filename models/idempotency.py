@@ -31,6 +31,7 @@ class IdempotencyRecord(TenantDocument):
         "collection": "idempotency_records",
         "indexes": [
             {"fields": ("tenant_id", "user_id", "key"), "unique": True},
+            ("tenant_id", "user_id", "key", "state", "created_at"),  # conditional deletes
             {"fields": ["created_at"], "expireAfterSeconds": int(RETENTION.total_seconds())},
         ],
     }
@@ -48,8 +49,8 @@ def begin(tenant_id: str, user_id: str, key: str, fingerprint: str) -> Idempoten
             return begin(tenant_id, user_id, key, fingerprint)
         if record.state == "in_progress" and record.created_at < utcnow() - ABANDONED_AFTER:
             # Take the key over from the dead request (conditional, so only one retry does).
-            if IdempotencyRecord.objects(tenant_id=tenant_id, id=record.id,
-                                         state="in_progress").delete():
+            if IdempotencyRecord.objects(tenant_id=tenant_id, user_id=user_id, key=key,
+                                         state="in_progress", created_at=record.created_at).delete():
                 return begin(tenant_id, user_id, key, fingerprint)
         return record
 

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import mongoengine as me
-from mongoengine.queryset.visitor import Q
 
 from meeteasy.errors import BadRequest, Conflict, NotFound
 from models.base import TenantDocument, utcnow
@@ -42,12 +41,22 @@ class Job(TenantDocument):
     updated_at = me.DateTimeField(required=True, default=utcnow)
     started_at = me.DateTimeField(null=True)
     finished_at = me.DateTimeField(null=True)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
     meta = {
         "collection": "jobs",
         "indexes": [
+            # one job: get, and every conditional state change (state, attempt, lease)
+            ("tenant_id", "id", "state", "attempts", "lease_until"),
+            ("tenant_id", "id", "user_id"),
+            ("tenant_id", "id", "state", "updated_at"),
+            # listing by change (the `since` feed), optionally by owner, state or kind
             ("tenant_id", "updated_at", "id"),
             ("tenant_id", "user_id", "updated_at", "id"),
-            ("tenant_id", "state", "updated_at"),
+            ("tenant_id", "state", "updated_at", "id"),
+            ("tenant_id", "kind", "updated_at", "id"),
+            ("tenant_id", "user_id", "state", "updated_at", "id"),
+            ("tenant_id", "user_id", "kind", "updated_at", "id"),
             # Platform-level: the reaper looks across tenants for expired leases.
             ("state", "lease_until"),
             ("state", "updated_at"),
@@ -104,18 +113,29 @@ def list_jobs(tenant_id: str, *, user_id: str | None = None, state: str | None =
 
     A client that was away passes the last cursor it saw and gets every job that
     changed since, whatever its state, so it never misses an update."""
-    query = Q(tenant_id=tenant_id)
+    filters: dict[str, Any] = {"tenant_id": tenant_id}
     if user_id is not None:
-        query &= Q(user_id=user_id)
+        filters["user_id"] = user_id
     if state is not None:
-        query &= Q(state=state)
-    if kind is not None:
-        query &= Q(kind=kind)
+        filters["state"] = state
+    elif kind is not None:
+        filters["kind"] = kind
+    after = None
     if since:
-        moment, after_id = decode_cursor(since)
-        query &= Q(updated_at__gt=moment) | Q(updated_at=moment, id__gt=after_id)
+        after = decode_cursor(since)
+        # A range on the timestamp alone (no $or), so that an index serves it; the few
+        # jobs of the cursor's own millisecond that come before it are skipped below.
+        filters["updated_at__gte"] = after[0]
     limit = max(1, min(limit, MAX_PAGE))
-    jobs = list(Job.objects(query).order_by("updated_at", "id").limit(limit))
+    jobs = []
+    for job in Job.objects(**filters).order_by("updated_at", "id").batch_size(limit + 20):
+        if after and (job.updated_at, job.id) <= after:
+            continue
+        if kind is not None and job.kind != kind:  # with a state filter as well: rare
+            continue
+        jobs.append(job)
+        if len(jobs) == limit:
+            break
     next_cursor = encode_cursor(jobs[-1]) if jobs else since
     return jobs, next_cursor
 
@@ -137,20 +157,21 @@ def claim_job(tenant_id: str, job_id: str, worker: str, lease_seconds: int) -> J
     """Move a job to `running` for this worker, or return None if it is not ours to run.
 
     A job is claimable when queued, or when running under a lease that expired
-    (its worker died). The attempt counter makes later writes of a stale worker fail."""
+    (its worker died). The attempt counter makes later writes of a stale worker fail:
+    the takeover of an expired lease is a compare-and-set on it."""
     now = utcnow()
-    claimable = Q(state="queued") | Q(state="running", lease_until__lt=now)
-    return Job.objects(Q(tenant_id=tenant_id, id=job_id, cancel_requested=False) & claimable).modify(
-        new=True,
-        set__state="running",
-        set__worker=worker,
-        set__started_at=now,
-        set__updated_at=now,
-        set__lease_until=now + timedelta(seconds=lease_seconds),
-        set__message="",
-        set__error=None,
-        inc__attempts=1,
-    )
+    claim = dict(new=True, set__state="running", set__worker=worker, set__started_at=now,
+                 set__updated_at=now, set__lease_until=now + timedelta(seconds=lease_seconds),
+                 set__message="", set__error=None, inc__attempts=1)
+    job = Job.objects(tenant_id=tenant_id, id=job_id, state="queued").modify(**claim)
+    if job is not None:
+        return job
+    current = Job.objects(tenant_id=tenant_id, id=job_id).first()
+    if current is None or current.state != "running" or current.lease_until is None \
+            or current.lease_until >= now:
+        return None
+    return Job.objects(tenant_id=tenant_id, id=job_id, state="running",
+                       attempts=current.attempts).modify(**claim)
 
 
 def record_progress(tenant_id: str, job_id: str, attempt: int, percent: int, message: str) -> Job | None:
@@ -226,11 +247,11 @@ def fail_unsent(tenant_id: str, job_id: str, error: dict) -> Job | None:
         new=True, set__state="failed", set__error=error, set__finished_at=now, set__updated_at=now)
 
 
-def touch_queued(tenant_id: str, job_id: str, message: str, before: datetime) -> Job | None:
-    """Mark a job that is still queued since before ``before`` as sent again; None if
-    it was claimed or already touched since (so two reapers never both resend it)."""
+def touch_queued(tenant_id: str, job_id: str, message: str, seen_at: datetime) -> Job | None:
+    """Mark a queued job as sent again, if it is still as the reaper saw it (queued,
+    unchanged since ``seen_at``); None otherwise, so two reapers never both resend it."""
     return Job.objects(tenant_id=tenant_id, id=job_id, state="queued",
-                       updated_at__lt=before).modify(
+                       updated_at=seen_at).modify(
         new=True, set__updated_at=utcnow(), set__message=message)
 
 

@@ -20,8 +20,10 @@ def restore_sweep_seconds(visibility_timeout: int) -> int:
     return max(1, min(10, visibility_timeout // 4))
 
 
-app = Celery("meeteasy", include=["tasks.diagnostics", "tasks.maintenance",
-                                 "tasks.conferences"])
+app = Celery("meeteasy", include=[
+    "tasks.diagnostics", "tasks.maintenance", "tasks.registrations", "tasks.exports", "tasks.plugins",
+    "tasks.conferences",
+])
 app.conf.update(
     broker_url=settings.redis_url,
     broker_connection_retry_on_startup=True,
@@ -60,10 +62,16 @@ app.conf.update(
 )
 
 
-def lease_seconds() -> int:
-    """How long a claimed job belongs to its worker: the hard time limit kills the task
+def lease_seconds(time_limit: int | None = None) -> int:
+    """How long a claimed job belongs to its worker: the task's hard time limit kills it
     by then. A dead worker's message comes back after the visibility timeout (checked to
     be longer, and counted from the fetch, just before the claim), so it finds the lease
     over and can claim the job. Should it come early anyway, it skips the job and the
     beat reaper requeues the job once its lease is over."""
-    return settings.task_time_limit
+    return time_limit or settings.task_time_limit
+
+
+def long_running() -> dict:
+    """Task options for bulk jobs: the long time limit (MEETEASY_LONG_TASK_TIME_LIMIT)."""
+    return {"time_limit": settings.long_task_time_limit,
+            "soft_time_limit": max(1, int(settings.long_task_time_limit * 0.9))}

@@ -80,12 +80,15 @@ class JobTask(Task):
     def __call__(self, *, tenant_id: str, job_id: str) -> None:
         ensure_process_ready()
         hostname = self.request.hostname or os.uname().nodename
-        job = job_store.claim_job(tenant_id, job_id, hostname, lease_seconds())
+        job = job_store.claim_job(tenant_id, job_id, hostname, lease_seconds(self.time_limit))
         if job is None:
             log.info("job %s not claimable (finished, cancelled or running elsewhere); skipped", job_id)
             return
         push_job(job)
         context = JobContext(job)
+        if job.cancel_requested:  # cancelled while its previous worker was dying
+            self._finish(context, "cancelled", message="Cancelled.")
+            return
         try:
             result = self.run(context, **job.args)
         except StaleAttempt:

@@ -38,7 +38,7 @@ def reap_stuck_jobs() -> dict:
     stale_before = utcnow() - timedelta(seconds=settings.queued_job_grace)
     for job in job_store.stale_queued(stale_before):
         touched = job_store.touch_queued(job.tenant_id, job.id, "Sent again by the reaper.",
-                                         stale_before)
+                                         job.updated_at)
         if touched is not None:
             enqueue(touched)
             resent.append(touched.id)

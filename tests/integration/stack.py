@@ -23,10 +23,11 @@ from meeteasy.embedded import free_port, wait_for_port
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
-# Short limits so that worker-loss tests finish in seconds; visibility > time limit.
+# Short limits; the visibility timeout exceeds both. Worker-loss tests shorten it further.
 TEST_SETTINGS = {
     "MEETEASY_TASK_TIME_LIMIT": "6",
-    "MEETEASY_VISIBILITY_TIMEOUT": "8",
+    "MEETEASY_LONG_TASK_TIME_LIMIT": "90",
+    "MEETEASY_VISIBILITY_TIMEOUT": "95",
     "MEETEASY_JWT_KEYS": "test:" + "k" * 40 + ",old:" + "o" * 40,
     "MEETEASY_LOG_LEVEL": "INFO",
     "MEETEASY_MAX_BODY_BYTES": "4096",

@@ -46,10 +46,6 @@ def scratch(database):
     collection.drop()
 
 
-def is_secantus(database) -> bool:
-    return "secantusVersion" in database.command("buildInfo")
-
-
 # --- features ----------------------------------------------------------------------------
 
 def test_build_info_reports_a_version(database):
@@ -404,17 +400,8 @@ OPERATIONS = {
 
 # SecantusDB uses an index only when the filter's fields are exactly a prefix of one
 # (equalities plus at most one range on the next field); any other field, or a
-# top-level $or, means a collection scan. These CRUD functions filter on fields that
-# no index of models/jobs.py or models/idempotency.py leads with in that order, so on
-# SecantusDB they scan the whole collection (on MongoDB they use the _id index).
-# Reported; when the models get matching indexes, their entries must go from here.
-SECANTUS_COLLSCANS = {
-    "idempotency.abandon", "jobs.get_job", "jobs.get_job(user)", "jobs.list_jobs(kind)",
-    "jobs.list_jobs(user,state)", "jobs.list_jobs(since)", "jobs.claim_job",
-    "jobs.record_progress", "jobs.finish_job", "jobs.release_for_retry",
-    "jobs.request_cancel(queued)", "jobs.request_cancel(running)", "jobs.requeue_failed",
-    "jobs.fail_unsent", "jobs.touch_queued", "jobs.fail_expired", "jobs.requeue_expired",
-}
+# top-level $or, means a collection scan. So every query shape of the CRUD layer has
+# an index whose leading fields are exactly its filter, and this test holds them to it.
 
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))
@@ -435,8 +422,4 @@ def test_no_query_shape_of_the_app_scans_a_collection(recorder, world, database,
         assert stages, explained
         if "COLLSCAN" in stages:
             scans.append(f"{shape(command)} → {' < '.join(stages)}")
-    if operation in SECANTUS_COLLSCANS and is_secantus(database):
-        assert scans, f"{operation} uses indexes now: remove it from SECANTUS_COLLSCANS"
-        pytest.xfail("SecantusDB collection scan (no index with these fields as its prefix): "
-                     + "; ".join(scans))
     assert scans == [], f"{operation} scans a whole collection"

@@ -157,6 +157,6 @@ def test_a_stale_queued_job_is_touched_by_one_of_two_concurrent_reapers(owner):
     assert len(seen_by_both) == 1
     stale = seen_by_both[0]
     touched = [job_store.touch_queued(stale.tenant_id, stale.id, "Sent again by the reaper.",
-                                      before) for _ in range(2)]
+                                      stale.updated_at) for _ in range(2)]
     assert touched[0] is not None and touched[1] is None
     job_store.request_cancel(job.tenant_id, job.id)

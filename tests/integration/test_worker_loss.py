@@ -47,7 +47,9 @@ def front(services, tmp_path_factory):
 @pytest.fixture
 def lossy_stack(request, services, front, tmp_path):
     """Workers (and beat) for one test, on the front's Redis, with this test's settings."""
-    overrides = getattr(request, "param", {})
+    # Redelivery after 8 s, so that a lost job comes back within the test.
+    overrides = {"MEETEASY_LONG_TASK_TIME_LIMIT": "7", "MEETEASY_VISIBILITY_TIMEOUT": "8",
+                 **getattr(request, "param", {})}
     platform = Stack(tmp_path / "stack", services.mongodb_uri, front.broker.url, **overrides)
     platform.api_url, platform.relay_url = front.api_url, front.relay_url
     try:
