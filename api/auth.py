@@ -60,6 +60,13 @@ class LoginBody(Body):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class SignupBody(Body):
+    tenant: str = Field(min_length=1, max_length=63, description="The tenant's slug.")
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=8, max_length=1024)
+    name: str = Field("", max_length=200)
+
+
 class RefreshBody(Body):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
@@ -76,6 +83,20 @@ async def login(request):
         users.authenticate, body.tenant, body.email, body.password)
     return json(tokens.issue_pair(get_settings(), tenant_id=str(tenant.id), user_id=str(user.id),
                                   roles=roles))
+
+
+@bp.post("/signup")
+@openapi.definition(
+    summary="Create an attendee account in a tenant (or join it with an existing account)",
+    tag="auth", body=json_body(SignupBody),
+    response=[json_response(TokenPair, status=201), *ERRORS(400, 404, 409, 422)],
+)
+async def signup(request):
+    body = parse_body(request, SignupBody)
+    tenant, user, roles = await offload.run_sync(
+        users.sign_up, body.tenant, body.email, body.password, body.name)
+    return json(tokens.issue_pair(get_settings(), tenant_id=str(tenant.id), user_id=str(user.id),
+                                  roles=roles), status=201)
 
 
 @bp.post("/refresh")

@@ -46,8 +46,9 @@ def parse_body(request, model: type[M]) -> M:
         raise ValidationFailed.for_fields(field_errors(error))
 
 
-def parse_query(request, model: type[M]) -> M:
-    values = {name: request.args.get(name) for name in request.args}
+def parse_query(request, model: type[M], skip=lambda name: False) -> M:
+    """Parse the query string; names for which ``skip`` is true are the caller's to read."""
+    values = {name: request.args.get(name) for name in request.args if not skip(name)}
     try:
         return model.model_validate(values)
     except ValidationError as error:

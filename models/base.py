@@ -71,4 +71,5 @@ class TenantDocument(me.Document):
 def all_documents() -> list[type[me.Document]]:
     from mongoengine.base import _document_registry
 
-    return [doc for doc in _document_registry.values() if not doc._meta.get("abstract")]
+    return [doc for doc in _document_registry.values()
+            if issubclass(doc, me.Document) and not doc._meta.get("abstract")]

@@ -121,3 +121,20 @@ def authenticate(tenant_slug: str, email: str, password: str) -> tuple[Tenant, U
     if not roles:
         raise refusal
     return tenant, user, roles
+
+
+def sign_up(tenant_slug: str, email: str, password: str, name: str) -> tuple[Tenant, User, list[str]]:
+    """An attendee joins a tenant: a new account, or an existing one proven by its password."""
+    tenant = get_tenant_by_slug(tenant_slug)
+    if tenant.status != "active":
+        raise NotFound("No such tenant.", code="tenant_not_found")
+    email = normalise_email(email)
+    existing = User.objects(email=email).first()
+    if existing is not None:
+        try:
+            _hasher.verify(existing.password_hash or _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            raise Conflict("An account with this email exists; log in with its password.",
+                           code="email_taken")
+    user = create_user(str(tenant.id), email, password, ["attendee"], name.strip())
+    return tenant, user, roles_in(str(tenant.id), user)

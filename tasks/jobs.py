@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 KINDS = {
     "diagnostics.ping": "default",
+    "registrations.apply_policy": "default",
+    "registrations.staff_decision": "default",
+    "registrations.export": "analytics",
 }
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
 

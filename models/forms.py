@@ -1,0 +1,79 @@
+"""Registration forms: AMIS schemas stored per conference, one immutable version per save.
+
+A registration records the version it answered, so changing a form never
+changes what an earlier registrant was asked. The schema is stored as JSON
+text: it is opaque to queries, and AMIS keys need not be valid MongoDB names.
+"""
+
+from __future__ import annotations
+
+import json
+
+import mongoengine as me
+
+from meeteasy.errors import NotFound
+from models import amis
+from models.base import TenantDocument, utcnow
+
+
+class RegistrationForm(TenantDocument):
+    conference_id = me.StringField(required=True)
+    version = me.IntField(required=True, min_value=1)
+    schema_json = me.StringField(required=True)
+    warnings = me.ListField(me.StringField())
+    created_by = me.StringField(required=True)
+    created_at = me.DateTimeField(required=True, default=utcnow)
+    meta = {
+        "collection": "registration_forms",
+        "indexes": [{"fields": ("tenant_id", "conference_id", "version"), "unique": True}],
+    }
+
+    @property
+    def schema(self) -> dict:
+        return json.loads(self.schema_json)
+
+
+def public_view(form: RegistrationForm) -> dict:
+    return {
+        "id": str(form.id),
+        "conference_id": form.conference_id,
+        "version": form.version,
+        "schema": form.schema,
+        "warnings": list(form.warnings),
+        "created_by": form.created_by,
+        "created_at": form.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def save_version(tenant_id: str, conference_id: str, schema: dict, created_by: str) -> RegistrationForm:
+    """Check ``schema`` (422 if it is not an AMIS form) and store it as the next version."""
+    warnings = amis.check_form_schema(schema)
+    text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    for _ in range(5):  # two staff saving at once: the unique index decides who gets which number
+        latest = current(tenant_id, conference_id)
+        try:
+            return RegistrationForm(
+                tenant_id=tenant_id, conference_id=conference_id,
+                version=(latest.version + 1) if latest else 1, schema_json=text, warnings=warnings,
+                created_by=created_by).save(force_insert=True)
+        except me.NotUniqueError:
+            continue
+    raise me.NotUniqueError("could not allocate a form version")
+
+
+def current(tenant_id: str, conference_id: str) -> RegistrationForm | None:
+    return RegistrationForm.objects(tenant_id=tenant_id, conference_id=conference_id) \
+        .order_by("-version").first()
+
+
+def get_version(tenant_id: str, conference_id: str, version: int) -> RegistrationForm:
+    form = RegistrationForm.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                    version=version).first()
+    if form is None:
+        raise NotFound("No such form version.", code="form_not_found")
+    return form
+
+
+def list_versions(tenant_id: str, conference_id: str) -> list[RegistrationForm]:
+    return list(RegistrationForm.objects(tenant_id=tenant_id, conference_id=conference_id)
+                .order_by("-version"))

@@ -1,0 +1,294 @@
+"""Registrations, their decisions and ticket codes.
+
+Every decision is a conditional update from the status it leaves, so a decision
+is taken once however many tasks, staff members or redeliveries race for it. A
+ticket code is written by the same update that approves, so an approved
+registration has exactly one code, and the partial unique index on
+(conference, ticket_code) guarantees no code is ever issued twice; a withdrawn
+or rejected registration keeps its voided code, so a code is never reused.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+import mongoengine as me
+from mongoengine.queryset.visitor import Q
+
+from meeteasy.errors import Conflict, NotFound
+from models.base import TenantDocument, utcnow
+
+STATUSES = ("pending", "approved", "rejected", "waitlisted", "withdrawn")
+DECIDABLE = ("pending", "waitlisted")
+WITHDRAWABLE = ("pending", "approved", "waitlisted")
+TICKET_BYTES = 18  # 144 bits of randomness, 24 URL-safe characters
+MAX_PAGE = 500
+
+
+class HistoryEntry(me.EmbeddedDocument):
+    """Who moved the registration where, and why (the audit trail)."""
+
+    at = me.DateTimeField(required=True)
+    by = me.StringField(required=True)  # a user id, or "policy" / "rules" / "plugin:<name>"
+    to = me.StringField(required=True)
+    reason = me.StringField(default="")
+
+
+class Registration(TenantDocument):
+    conference_id = me.StringField(required=True)
+    user_id = me.StringField(null=True)
+    email = me.StringField(null=True)
+    name = me.StringField(default="", max_length=300)
+    answers = me.DictField()
+    form_version = me.IntField(null=True)
+    invite_code = me.StringField(null=True)
+    status = me.StringField(required=True, choices=STATUSES, default="pending")
+    seq = me.IntField(required=True)  # arrival order within the conference
+    policy_checked = me.BooleanField(default=False)  # the approval policy has looked at it
+    waitlist_seq = me.IntField(null=True)
+    reason = me.StringField(default="")
+    ticket_code = me.StringField(null=True)
+    ticket_void = me.BooleanField(default=False)
+    registered_by = me.StringField(required=True)
+    decided_by = me.StringField(null=True)
+    decided_at = me.DateTimeField(null=True)
+    history = me.EmbeddedDocumentListField(HistoryEntry)
+    created_at = me.DateTimeField(required=True, default=utcnow)
+    updated_at = me.DateTimeField(required=True, default=utcnow)
+    meta = {
+        "collection": "registrations",
+        "indexes": [
+            # One registration per person per conference. SecantusDB never answers a query
+            # from a partial index, so each partial unique index has a plain twin for reads.
+            {"fields": ("tenant_id", "conference_id", "user_id"), "unique": True,
+             "partialFilterExpression": {"user_id": {"$type": "string"}},
+             "name": "one_per_user"},
+            ("tenant_id", "conference_id", "user_id", "status"),
+            {"fields": ("tenant_id", "conference_id", "email"), "unique": True,
+             "partialFilterExpression": {"email": {"$type": "string"}},
+             "name": "one_per_email"},
+            ("tenant_id", "conference_id", "email", "status"),
+            {"fields": ("tenant_id", "conference_id", "ticket_code"), "unique": True,
+             "partialFilterExpression": {"ticket_code": {"$type": "string"}},
+             "name": "ticket_code_unique"},
+            ("tenant_id", "ticket_code", "conference_id"),
+            {"fields": ("tenant_id", "conference_id", "seq"), "unique": True},
+            ("tenant_id", "conference_id", "status", "policy_checked", "seq"),
+            ("tenant_id", "conference_id", "status", "waitlist_seq"),
+            ("tenant_id", "user_id", "created_at"),
+        ],
+    }
+
+
+def new_ticket_code() -> str:
+    return secrets.token_urlsafe(TICKET_BYTES)
+
+
+def qr_payload(registration: Registration) -> str | None:
+    """What the ticket's QR code encodes: versioned, names the conference, carries the code."""
+    if not registration.ticket_code or registration.ticket_void:
+        return None
+    return f"ME1:{registration.conference_id}:{registration.ticket_code}"
+
+
+def public_view(registration: Registration, *, waitlist_position: int | None = None) -> dict:
+    active_ticket = registration.status == "approved" and not registration.ticket_void
+    return {
+        "id": str(registration.id),
+        "conference_id": registration.conference_id,
+        "user_id": registration.user_id,
+        "email": registration.email,
+        "name": registration.name,
+        "answers": registration.answers,
+        "form_version": registration.form_version,
+        "status": registration.status,
+        "reason": registration.reason,
+        "seq": registration.seq,
+        "waitlist_position": waitlist_position,
+        "ticket_code": registration.ticket_code if active_ticket else None,
+        "qr_payload": qr_payload(registration) if active_ticket else None,
+        "registered_by": registration.registered_by,
+        "decided_by": registration.decided_by,
+        "decided_at": _iso(registration.decided_at),
+        "created_at": _iso(registration.created_at),
+        "updated_at": _iso(registration.updated_at),
+        "history": [{"at": _iso(h.at), "by": h.by, "to": h.to, "reason": h.reason}
+                    for h in registration.history],
+    }
+
+
+def full_view(registration: Registration) -> dict:
+    """The view with the live waitlist position (one indexed count when waitlisted)."""
+    return public_view(registration, waitlist_position=waitlist_position(registration))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def create_registration(tenant_id: str, conference_id: str, *, seq: int, registered_by: str,
+                        user_id: str | None, email: str | None, name: str, answers: dict,
+                        form_version: int | None, invite_code: str | None) -> Registration:
+    """Store a pending registration; 409 if this person already registered."""
+    now = utcnow()
+    registration = Registration(
+        tenant_id=tenant_id, conference_id=conference_id, user_id=user_id, email=email, name=name,
+        answers=answers, form_version=form_version, invite_code=invite_code, seq=seq,
+        registered_by=registered_by, created_at=now, updated_at=now,
+        history=[HistoryEntry(at=now, by=registered_by, to="pending", reason="registered")])
+    try:
+        return registration.save(force_insert=True)
+    except me.NotUniqueError:
+        existing = find_existing(tenant_id, conference_id, user_id, email)
+        raise Conflict("This person is already registered for the conference.",
+                       code="already_registered",
+                       details={"registration_id": str(existing.id) if existing else None})
+
+
+def find_existing(tenant_id: str, conference_id: str, user_id: str | None,
+                  email: str | None) -> Registration | None:
+    for field, value in (("user_id", user_id), ("email", email)):
+        if value:
+            found = Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                         **{field: value}).first()
+            if found:
+                return found
+    return None
+
+
+def get_registration(tenant_id: str, registration_id: str, *, user_id: str | None = None) -> Registration:
+    """The registration, or NotFound; with ``user_id`` only that person's own."""
+    if not re.fullmatch(r"[0-9a-f]{24}", registration_id or ""):
+        raise NotFound("No such registration.", code="registration_not_found")
+    filters = {"tenant_id": tenant_id, "id": registration_id}
+    if user_id is not None:
+        filters["user_id"] = user_id
+    registration = Registration.objects(**filters).first()
+    if registration is None:
+        raise NotFound("No such registration.", code="registration_not_found")
+    return registration
+
+
+def get_by_ticket(tenant_id: str, code: str) -> Registration:
+    registration = Registration.objects(tenant_id=tenant_id, ticket_code=code).first()
+    if registration is None:
+        raise NotFound("No such ticket.", code="ticket_not_found")
+    return registration
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the next person to be promoted; None unless waitlisted."""
+    if registration.status != "waitlisted" or registration.waitlist_seq is None:
+        return None
+    ahead = Registration.objects(tenant_id=registration.tenant_id,
+                                 conference_id=registration.conference_id, status="waitlisted",
+                                 waitlist_seq__lt=registration.waitlist_seq).count()
+    return ahead + 1
+
+
+def count_status(tenant_id: str, conference_id: str, status: str) -> int:
+    return Registration.objects(tenant_id=tenant_id, conference_id=conference_id, status=status).count()
+
+
+def unchecked_pending(tenant_id: str, conference_id: str, limit: int) -> list[Registration]:
+    """Pending registrations the policy has not looked at yet, in arrival order."""
+    return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                     status="pending", policy_checked=False)
+                .order_by("seq").limit(limit))
+
+
+def next_waitlisted(tenant_id: str, conference_id: str, limit: int) -> list[Registration]:
+    return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                     status="waitlisted").order_by("waitlist_seq").limit(limit))
+
+
+def decide(tenant_id: str, registration_id, *, to: str, by: str, reason: str = "",
+           from_statuses: tuple[str, ...] = DECIDABLE, waitlist_seq: int | None = None,
+           policy_checked: bool = True) -> Registration | None:
+    """Move a registration from one of ``from_statuses`` to ``to``; None if it was not there.
+
+    Approval writes a fresh ticket code in the same update (a collision with an
+    existing code, ~2^-144, is retried with a new one)."""
+    now = utcnow()
+    changes = dict(set__status=to, set__reason=reason, set__decided_by=by, set__decided_at=now,
+                   set__updated_at=now, set__policy_checked=policy_checked,
+                   push__history=HistoryEntry(at=now, by=by, to=to, reason=reason))
+    if to == "waitlisted":
+        changes["set__waitlist_seq"] = waitlist_seq
+    query = Registration.objects(tenant_id=tenant_id, id=registration_id, status__in=from_statuses)
+    if to != "approved":
+        if to in ("withdrawn", "rejected"):
+            changes["set__ticket_void"] = True
+        return query.modify(new=True, **changes)
+    for _ in range(3):
+        try:
+            return query.modify(new=True, set__ticket_code=new_ticket_code(), set__ticket_void=False,
+                                **changes)
+        except me.NotUniqueError:
+            continue
+    raise Conflict("Could not issue a unique ticket code.", code="ticket_code_collision")
+
+
+def mark_policy_checked(tenant_id: str, registration_id, reason: str) -> Registration | None:
+    """The policy looked and left the decision to staff."""
+    return Registration.objects(tenant_id=tenant_id, id=registration_id, status="pending",
+                                policy_checked=False).modify(
+        new=True, set__policy_checked=True, set__reason=reason, set__updated_at=utcnow())
+
+
+def list_registrations(tenant_id: str, conference_id: str, *, status: str | None = None,
+                       text: str | None = None, answers: dict[str, str] | None = None,
+                       user_id: str | None = None, after_seq: int | None = None,
+                       limit: int = 50) -> list[Registration]:
+    """Registrations in arrival order after ``after_seq``, filtered by status, text on
+    name/email (case-insensitive) and exact form answers (``{"person.city": "Lyon"}``)."""
+    query = Q(tenant_id=tenant_id, conference_id=conference_id)
+    if status:
+        query &= Q(status=status)
+    if user_id:
+        query &= Q(user_id=user_id)
+    if after_seq is not None:
+        query &= Q(seq__gt=after_seq)
+    raw = {}
+    if text:
+        pattern = {"$regex": re.escape(text), "$options": "i"}
+        raw["$or"] = [{"name": pattern}, {"email": pattern}]
+    for name, value in (answers or {}).items():
+        raw[f"answers.{name}"] = value
+    if raw:
+        query &= Q(__raw__=raw)
+    return list(Registration.objects(query).order_by("seq").limit(max(1, min(limit, MAX_PAGE))))
+
+
+def by_ids(tenant_id: str, conference_id: str, ids: list[str]) -> list[Registration]:
+    """The conference's registrations among ``ids`` (malformed or foreign ids are left out)."""
+    valid = [rid for rid in ids if re.fullmatch(r"[0-9a-f]{24}", rid or "")]
+    return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                     id__in=valid).order_by("seq"))
+
+
+def ids_with_status(tenant_id: str, conference_id: str, status: str, limit: int = 50_000) -> list[str]:
+    """Ids of every registration in ``status``, in arrival order (for bulk decisions)."""
+    found = Registration.objects(tenant_id=tenant_id, conference_id=conference_id, status=status) \
+        .order_by("seq").only("id").limit(limit)
+    return [str(registration.id) for registration in found]
+
+
+def delete_unannounced(tenant_id: str, registration_id) -> None:
+    """Undo a registration whose approval task could not be sent (nothing else saw it)."""
+    Registration.objects(tenant_id=tenant_id, id=registration_id, status="pending",
+                         policy_checked=False).delete()
+
+
+def withdraw(tenant_id: str, registration_id: str, by: str, *, user_id: str | None = None) -> Registration:
+    """Withdraw a registration (its ticket becomes void); 409 once rejected or withdrawn.
+    With ``user_id``, only that person's own registration."""
+    registration = get_registration(tenant_id, registration_id, user_id=user_id)
+    done = decide(tenant_id, registration.id, to="withdrawn", by=by, reason="Withdrawn.",
+                  from_statuses=WITHDRAWABLE, policy_checked=True)
+    if done is None:
+        raise Conflict(f"A {registration.status} registration cannot be withdrawn.",
+                       code="not_withdrawable")
+    return done

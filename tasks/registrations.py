@@ -1,0 +1,261 @@
+"""Registration approval: the conference's policy, capacity, the waitlist, staff decisions.
+
+Every decision about a conference's places is taken under one Redis lock per
+conference, in arrival order, so the approved count never exceeds capacity and
+the waitlist keeps its order however many workers run. Each decision is also a
+conditional update (models/registrations.py), so a redelivered or re-run task
+finds the work done and does nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from redis.exceptions import LockError
+
+from meeteasy.errors import TransientError, ValidationFailed
+from meeteasy.redisconn import get_redis
+from models import conferences as conference_store
+from models import invites
+from models import registrations as store
+from models.conferences import Conference
+from models.registrations import Registration
+from plugins import registry
+from tasks import events
+from tasks.app import app, long_running
+from tasks.base import JobContext, JobTask
+
+log = logging.getLogger(__name__)
+LOCK_TIMEOUT = 120  # seconds a holder may keep the lock; a dead holder's lock expires after it
+LOCK_WAIT = 20  # seconds to wait for it before the job is retried
+BATCH = 100
+HOOK_OF_STATUS = {"approved": "registration.approved", "rejected": "registration.rejected",
+                  "waitlisted": "registration.waitlisted", "withdrawn": "registration.withdrawn",
+                  "pending": "registration.created"}
+
+
+@contextmanager
+def conference_lock(tenant_id: str, conference_id: str) -> Iterator[None]:
+    lock = get_redis().lock(f"meeteasy:lock:{tenant_id}:conference:{conference_id}:places",
+                            timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
+    if not lock.acquire():
+        raise TransientError("The conference's places are being decided by another task.")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            log.warning("lock of conference %s expired before release", conference_id)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # "approve", "reject" or "wait" (for staff)
+    reason: str
+    by: str
+
+
+def policy_verdict(conference: Conference, registration: Registration, *,
+                   invite_valid: Callable[[], bool],
+                   ask_plugins: Callable[[], tuple[str, object] | None]) -> Verdict:
+    """What the conference's policy says of a new registration, capacity aside.
+
+    Rules are tried in order: allowed email domain, a valid invite code, then a
+    plugin's answer; the first that approves or rejects decides. The callables
+    are only called when their rule is reached (an invite is spent only if used).
+    """
+    policy = conference.policy
+    if policy.mode == "automatic":
+        return Verdict("approve", "", "policy")
+    if policy.mode == "manual":
+        return Verdict("wait", "Awaiting a staff decision.", "policy")
+    domain = (registration.email or "").rpartition("@")[2].lower()
+    if domain and domain in policy.email_domains:
+        return Verdict("approve", f"Email domain {domain} is allowed.", "rules")
+    if registration.invite_code and invite_valid():
+        return Verdict("approve", "Valid invite code.", "rules")
+    if policy.plugin_rules:
+        answer = ask_plugins()
+        if answer is not None:
+            plugin, said = answer
+            action, reason = said if isinstance(said, tuple) else (said, "")
+            if action in ("approve", "reject"):
+                return Verdict(action, str(reason) or f"Decided by plugin {plugin}.", f"plugin:{plugin}")
+            log.warning("plugin %s answered %r to approval_rule; ignored", plugin, said)
+    if registration.invite_code:
+        reason = "The invite code is not valid or has been used up."
+    else:
+        reason = "No approval rule matched."
+    if policy.rules_fallback == "reject":
+        return Verdict("reject", reason, "rules")
+    return Verdict("wait", f"{reason} Awaiting a staff decision.", "rules")
+
+
+class Places:
+    """Free places of a conference while its lock is held (None: unlimited)."""
+
+    def __init__(self, conference: Conference):
+        self.conference = conference
+        approved = store.count_status(conference.tenant_id, str(conference.id), "approved")
+        self.free = None if conference.capacity is None else max(0, conference.capacity - approved)
+
+    def take(self) -> bool:
+        if self.free is None:
+            return True
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+
+def _place_or_overflow(places: Places, registration: Registration, by: str, reason: str,
+                       from_statuses=store.DECIDABLE) -> Registration | None:
+    conference = places.conference
+    tenant_id, conference_id = conference.tenant_id, str(conference.id)
+    if places.take():
+        return store.decide(tenant_id, registration.id, to="approved", by=by, reason=reason,
+                            from_statuses=from_statuses)
+    if conference.policy.waitlist:
+        if registration.status == "waitlisted":
+            return None  # already in the queue, keeps its place
+        return store.decide(tenant_id, registration.id, to="waitlisted", by=by,
+                            reason="The conference is full; you are on the waitlist.",
+                            waitlist_seq=conference_store.next_waitlist_seq(tenant_id, conference_id),
+                            from_statuses=from_statuses)
+    return store.decide(tenant_id, registration.id, to="rejected", by=by,
+                        reason="The conference is full.", from_statuses=from_statuses)
+
+
+def promote_waitlist(places: Places) -> list[Registration]:
+    """Fill free places from the waitlist, first come first served."""
+    if places.free == 0:
+        return []
+    conference = places.conference
+    moved = []
+    waiting = store.next_waitlisted(conference.tenant_id, str(conference.id),
+                                    limit=places.free if places.free is not None else store.MAX_PAGE)
+    for registration in waiting:
+        if not places.take():
+            break
+        done = store.decide(conference.tenant_id, registration.id, to="approved", by="waitlist",
+                            reason="A place became free.", from_statuses=("waitlisted",))
+        if done is not None:
+            moved.append(done)
+    return moved
+
+
+def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
+    """Under the conference's lock: promote the waitlist into free places, then decide
+    every registration the policy has not seen yet, in arrival order. Returns the
+    registrations it moved (the caller announces them)."""
+    moved: list[Registration] = []
+    with conference_lock(tenant_id, conference_id):
+        conference = conference_store.get_conference(tenant_id, conference_id)
+        places = Places(conference)
+        moved += promote_waitlist(places)
+        while batch := store.unchecked_pending(tenant_id, conference_id, BATCH):
+            for registration in batch:
+                verdict = policy_verdict(
+                    conference, registration,
+                    invite_valid=lambda r=registration: invites.redeem(tenant_id, conference_id,
+                                                                       r.invite_code),
+                    ask_plugins=lambda r=registration: registry.ask(
+                        tenant_id, "registration.approval_rule", registration=store.public_view(r),
+                        conference=conference_store.public_view(conference)))
+                if verdict.action == "approve":
+                    done = _place_or_overflow(places, registration, verdict.by, verdict.reason)
+                elif verdict.action == "reject":
+                    done = store.decide(tenant_id, registration.id, to="rejected", by=verdict.by,
+                                        reason=verdict.reason)
+                else:
+                    store.mark_policy_checked(tenant_id, registration.id, verdict.reason)
+                    done = None
+                if done is not None:
+                    moved.append(done)
+    return moved
+
+
+def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str], action: str,
+                 staff_id: str, reason: str = "",
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    """Staff approve or reject registrations (pending or waitlisted), in chunks.
+
+    Approval respects capacity: once full, the rest are reported as skipped. Already
+    decided ones are skipped too, so re-running after a crash decides nothing twice."""
+    if action not in ("approve", "reject"):
+        raise ValidationFailed.for_fields({"action": ["Must be approve or reject."]})
+    outcome = {"approved": 0, "rejected": 0, "skipped": []}
+    moved: list[Registration] = []
+    total = len(registration_ids)
+    for start in range(0, total, BATCH):
+        chunk = registration_ids[start:start + BATCH]
+        with conference_lock(tenant_id, conference_id):
+            places = Places(conference_store.get_conference(tenant_id, conference_id))
+            for registration in store.by_ids(tenant_id, conference_id, chunk):
+                if registration.status not in store.DECIDABLE:
+                    outcome["skipped"].append({"id": str(registration.id),
+                                               "reason": f"already {registration.status}"})
+                    continue
+                if action == "reject":
+                    done = store.decide(tenant_id, registration.id, to="rejected", by=staff_id,
+                                        reason=reason or "Rejected by staff.")
+                elif places.take():
+                    done = store.decide(tenant_id, registration.id, to="approved", by=staff_id,
+                                        reason=reason or "Approved by staff.")
+                else:
+                    outcome["skipped"].append({"id": str(registration.id), "reason": "capacity reached"})
+                    continue
+                if done is not None:
+                    outcome[done.status] += 1
+                    moved.append(done)
+        announce(moved)
+        moved = []
+        if progress:
+            progress(min(total, start + BATCH), total)
+    missing = set(registration_ids) - _seen(tenant_id, conference_id, registration_ids)
+    outcome["skipped"] += [{"id": rid, "reason": "not found"} for rid in sorted(missing)]
+    return outcome
+
+
+def _seen(tenant_id: str, conference_id: str, ids: list[str]) -> set[str]:
+    return {str(r.id) for r in store.by_ids(tenant_id, conference_id, ids)}
+
+
+def announce(registrations: list[Registration]) -> None:
+    """Tell the attendee, the tenant's staff and the plugins about each change."""
+    for registration in registrations:
+        events.announce(HOOK_OF_STATUS[registration.status], store.full_view(registration),
+                        tenant_id=registration.tenant_id, user_id=registration.user_id)
+
+
+# --- tasks: thin wrappers -------------------------------------------------------------
+
+
+@app.task(base=JobTask, name="registrations.apply_policy")
+def apply_policy_task(job: JobContext, conference_id: str, registration_id: str | None = None) -> dict:
+    """Decide the conference's new registrations; with ``registration_id``, report that one.
+
+    A registration's job often finds that another job already decided it (one pass
+    under the lock decides every registration waiting); it then skips the lock."""
+    moved = []
+    if registration_id is None or not store.get_registration(job.tenant_id, registration_id).policy_checked:
+        moved = apply_policy(job.tenant_id, conference_id)
+        announce(moved)
+    result = {"decided": len(moved)}
+    if registration_id:
+        result["registration"] = store.full_view(store.get_registration(job.tenant_id, registration_id))
+    return result
+
+
+@app.task(base=JobTask, name="registrations.staff_decision", **long_running())
+def staff_decision_task(job: JobContext, conference_id: str, registration_ids: list[str],
+                        action: str, reason: str = "") -> dict:
+    def progress(done: int, total: int) -> None:
+        job.progress(100 * done // max(total, 1), f"{done} of {total} registrations")
+
+    return staff_decide(job.tenant_id, conference_id, registration_ids, action, job.job.user_id,
+                        reason, progress)
