@@ -3,6 +3,7 @@ body, its success answer and its errors, checked against real responses."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -14,16 +15,23 @@ from tests.integration.conftest import make_tenant
 
 JSON = "application/json"
 
-# (path as documented, method) → does it need a bearer token, and its request body model.
-ROUTES: dict[tuple[str, str], dict[str, Any]] = {
-    ("/auth/login", "post"): {"secured": False, "body": LoginBody},
-    ("/auth/refresh", "post"): {"secured": False, "body": RefreshBody},
-    ("/jobs/", "get"): {"secured": True, "body": None},
-    ("/jobs/{job_id}", "get"): {"secured": True, "body": None},
-    ("/jobs/{job_id}/cancel", "post"): {"secured": True, "body": None},
-    ("/diagnostics/ping", "post"): {"secured": True, "body": PingBody},
-    ("/health", "get"): {"secured": False, "body": None},
-}
+# Routes anyone may call; every other route needs a bearer token.
+PUBLIC = {("/auth/login", "post"), ("/auth/refresh", "post"), ("/auth/signup", "post"),
+          ("/health", "get")}
+# Request bodies checked against their pydantic model.
+BODIES = {("/auth/login", "post"): LoginBody, ("/auth/refresh", "post"): RefreshBody,
+          ("/diagnostics/ping", "post"): PingBody}
+
+
+def operations(document: dict):
+    for path, methods in document["paths"].items():
+        for method in methods:
+            yield path, method
+
+
+def concrete(path: str) -> str:
+    """A documented path with each {parameter} replaced by an id nobody has."""
+    return re.sub(r"\{[^}]+\}", lambda _: uuid.uuid4().hex[:24], path)
 
 
 def _norm(path: str) -> str:
@@ -151,35 +159,41 @@ def assert_documented(document: dict, path: str, method: str, response) -> None:
 # --- the routes --------------------------------------------------------------------
 
 
-def test_every_route_is_documented_and_nothing_else(stack, document, tenant):
+def test_every_route_is_documented_and_served(stack, document, tenant):
     assert document["openapi"].startswith("3.0.")
     assert document["info"]["title"] == "MeetEasy API"
-    documented = {(_norm(path), method) for path, operations in document["paths"].items()
-                  for method in operations}
-    assert documented == {(_norm(path), method) for path, method in ROUTES}
+    documented = {(_norm(path), method) for path, method in operations(document)}
+    expected = {("/auth/login", "post"), ("/jobs", "get"), ("/jobs/{job_id}", "get"),
+                ("/jobs/{job_id}/cancel", "post"), ("/diagnostics/ping", "post"),
+                ("/health", "get"), ("/conferences/{conference_id}/registrations", "post")}
+    assert expected <= documented
 
-    # And each documented route is one the server answers (not an unknown route or method).
+    # Each documented route is one the server answers (not an unknown route or method),
+    # with a success answer described by a schema.
     token = tenant.tokens["tenant_admin"]["access_token"]
     with stack.client(token) as client:
-        for path, operations in document["paths"].items():
-            for method in operations:
-                url = path.replace("{job_id}", uuid.uuid4().hex)
-                response = client.request(method.upper(), url, json={} if method == "post"
-                                          else None)
-                assert response.status_code != 405, (method, path)
-                if response.status_code == 404:
-                    assert response.json()["error"]["code"] != "not_found", (method, path)
+        for path, method in operations(document):
+            op = operation(document, path, method)
+            successes = [status for status in op["responses"] if status.startswith("2")]
+            assert successes, (method, path)
+            for status in successes:
+                assert op["responses"][status].get("content"), (method, path, status)
+            response = client.request(method.upper(), concrete(path),
+                                      json={} if method in ("post", "put", "patch") else None)
+            assert response.status_code != 405, (method, path)
+            if response.status_code == 404:
+                assert response.json()["error"]["code"] != "not_found", (method, path)
 
 
 def test_bearer_security_is_declared_where_it_is_required(stack, document):
     assert document["components"]["securitySchemes"]["bearer"] == {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     with stack.client() as client:
-        for (path, method), route in ROUTES.items():
+        for path, method in operations(document):
             op = operation(document, path, method)
-            url = path.replace("{job_id}", uuid.uuid4().hex)
-            anonymous = client.request(method.upper(), url, json={} if method == "post" else None)
-            if route["secured"]:
+            anonymous = client.request(method.upper(), concrete(path),
+                                       json={} if method in ("post", "put", "patch") else None)
+            if (_norm(path), method) not in {(_norm(p), m) for p, m in PUBLIC}:
                 assert op.get("security") == [{"bearer": []}], (method, path)
                 assert anonymous.status_code == 401, (method, path)
                 assert_documented(document, path, method, anonymous)
@@ -194,7 +208,7 @@ def test_bearer_security_is_declared_where_it_is_required(stack, document):
     ("/diagnostics/ping", "post"),
 ])
 def test_request_body_is_the_model(document, path, method):
-    model = ROUTES[(path, method)]["body"]
+    model = BODIES[(path, method)]
     body = operation(document, path, method).get("requestBody")
     assert body, f"{method.upper()} {path} documents no body"
     schema = resolve(document, body["content"][JSON]["schema"])
@@ -283,21 +297,21 @@ def test_success_answer_fits_its_schema(stack, document, tenant, path, method, s
 # --- errors --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path, method", list(ROUTES))
-def test_declared_errors_are_the_error_shape(document, path, method):
-    op = operation(document, path, method)
-    for status in op["responses"]:
-        if status == "default" or int(status) < 400:
-            continue
-        schema = resolve(document, json_schema(document, op, int(status)))
-        assert well_formed(document, schema) == [], (status, path)
-        assert schema.get("type") == "object" and schema.get("required") == ["error"]
-        error = resolve(document, schema["properties"]["error"])
-        assert set(error["properties"]) == {"code", "message", "details"}
-        assert set(error["required"]) == {"code", "message", "details"}
-        assert error["properties"]["code"]["type"] == "string"
-        assert error["properties"]["message"]["type"] == "string"
-        assert error["properties"]["details"].get("nullable") is True
+def test_declared_errors_are_the_error_shape(document):
+    for path, method in operations(document):
+        op = operation(document, path, method)
+        for status in op["responses"]:
+            if status == "default" or int(status) < 400:
+                continue
+            schema = resolve(document, json_schema(document, op, int(status)))
+            assert well_formed(document, schema) == [], (status, method, path)
+            assert schema.get("type") == "object" and schema.get("required") == ["error"]
+            error = resolve(document, schema["properties"]["error"])
+            assert set(error["properties"]) == {"code", "message", "details"}
+            assert set(error["required"]) == {"code", "message", "details"}
+            assert error["properties"]["code"]["type"] == "string"
+            assert error["properties"]["message"]["type"] == "string"
+            assert error["properties"]["details"].get("nullable") is True
 
 
 def test_real_errors_fit_their_documented_schema(stack, document, tenant):
