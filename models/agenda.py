@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import mongoengine as me
 import redis.exceptions
 from bson import ObjectId
-from mongoengine.queryset.visitor import Q
 
 from meeteasy.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from meeteasy.redisconn import get_redis
@@ -56,13 +55,22 @@ class Session(TenantDocument):
     created_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
+    # Every query names the conference, writes by id included.
     meta = {
         "collection": "sessions",
         "indexes": [
+            # the agenda, a day of it (a range), sessions before or after the dates
             ("tenant_id", "conference_id", "starts_at"),
+            # a room's schedule: the overlap check, listing by room (and day); a track
+            # filter on top of it is applied in Python
             ("tenant_id", "conference_id", "room_key", "starts_at"),
+            # listing by track (and day)
             ("tenant_id", "conference_id", "track", "starts_at"),
+            # unlinking a deleted speaker
             ("tenant_id", "conference_id", "speaker_ids"),
+            # one session: get, update, delete
             ("tenant_id", "conference_id", "id"),
         ],
     }
@@ -85,10 +93,13 @@ class Speaker(TenantDocument):
     created_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
+    # As for sessions: each query shape's filter is exactly the leading fields of one.
     meta = {
         "collection": "speakers",
         "indexes": [
+            # listing by name
             ("tenant_id", "conference_id", "name"),
+            # one speaker, and a session's speakers (`id $in [...]`)
             ("tenant_id", "conference_id", "id"),
         ],
     }
@@ -368,8 +379,8 @@ def _drop_vanished_speakers(session: Session) -> Session:
         id__in=[ObjectId(i) for i in session.speaker_ids]).only("id")}
     gone = [i for i in session.speaker_ids if i not in found]
     if gone:
-        Session.objects(tenant_id=session.tenant_id, id=session.id).update_one(
-            pull_all__speaker_ids=gone)
+        Session.objects(tenant_id=session.tenant_id, conference_id=session.conference_id,
+                        id=session.id).update_one(pull_all__speaker_ids=gone)
         session.speaker_ids = [i for i in session.speaker_ids if i in found]
     return session
 
@@ -402,7 +413,8 @@ def create_session(tenant_id: str, conference_id: str, *, actor: str, **fields) 
         session.save(force_insert=True)
         other = _verify_no_overlap(session)
         if other is not None:
-            Session.objects(tenant_id=tenant_id, id=session.id).delete()
+            Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                            id=session.id).delete()
             raise _overlap_conflict(other)
     session = _drop_vanished_speakers(session)
     audit.record(tenant_id, actor, "session.created", "session", str(session.id),
@@ -425,17 +437,24 @@ def list_sessions(tenant_id: str, conference_id: str, *, track: str | None = Non
                   offset: int = 0, limit: int = 200) -> tuple[list[Session], int]:
     """Sessions by start time (then room), and the total matching. ``day`` is a date in
     ``timezone`` (the conference's): the sessions starting on it."""
-    query = Q(tenant_id=tenant_id, conference_id=conference_id)
+    filters: dict[str, Any] = {"tenant_id": tenant_id, "conference_id": conference_id}
+    track = " ".join(track.split()) if track is not None else None
     if room is not None:
-        query &= Q(room_key=room_key(room))
-    if track is not None:
-        query &= Q(track=" ".join(track.split()))
+        filters["room_key"] = room_key(room)
+    elif track is not None:
+        filters["track"] = track
     if day is not None:
         start, end = day_bounds(day, timezone)
-        query &= Q(starts_at__gte=start, starts_at__lt=end)
-    found = Session.objects(query).order_by("starts_at", "room_key", "id")
+        filters["starts_at__gte"] = start
+        filters["starts_at__lt"] = end
+    found = Session.objects(**filters).order_by("starts_at", "room_key", "id")
     limit = max(1, min(limit, MAX_PAGE))
-    return list(found.skip(max(0, offset)).limit(limit)), found.count()
+    offset = max(0, offset)
+    if room is None or track is None:
+        return list(found.skip(offset).limit(limit)), found.count()
+    # A room and a track: the room's schedule is read and its track checked here.
+    matching = [session for session in found if session.track == track]
+    return matching[offset:offset + limit], len(matching)
 
 
 def update_session(tenant_id: str, conference_id: str, session_id: str, changes: dict, *,
@@ -478,7 +497,8 @@ def update_session(tenant_id: str, conference_id: str, session_id: str, changes:
         other = _verify_no_overlap(updated) if moves else None
         if other is not None:
             restore = {f"set__{name}": current[name] for name in diff}
-            Session.objects(tenant_id=tenant_id, id=session.id).update_one(
+            Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                            id=session.id).update_one(
                 set__room_key=room_key(current["room"]), **restore)
             raise _overlap_conflict(other)
     updated = _drop_vanished_speakers(updated)
@@ -502,8 +522,10 @@ def count_sessions_outside(tenant_id: str, conference_id: str, starts_at: dateti
     """How many sessions would not fit in the conference dates [starts_at, ends_at]."""
     early = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
                             starts_at__lt=starts_at).count()
-    late = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
-                           starts_at__gte=starts_at, ends_at__gt=ends_at).count()
+    # One range per query: the end of the sessions starting in time is checked here.
+    late = sum(1 for session in Session.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                                starts_at__gte=starts_at).only("ends_at")
+               if session.ends_at > ends_at)
     return early + late
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import available_timezones
 
 import mongoengine as me
-from mongoengine.queryset.visitor import Q
 
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
 from models import audit
@@ -32,6 +31,7 @@ TRANSITIONS = {
     "archived": (),
 }
 VISIBLE_TO_ATTENDEES = ("published", "ongoing", "ended")
+NOT_ARCHIVED = tuple(status for status in STATUSES if status != "archived")
 APPROVAL_MODES = ("automatic", "manual", "rules")
 RULES_FALLBACKS = ("manual", "reject")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -75,14 +75,19 @@ class Conference(TenantDocument):
     created_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
     meta = {
         "collection": "conferences",
         "indexes": [
+            # a slug names one conference of the tenant (no query reads by it)
             {"fields": ("tenant_id", "slug"), "unique": True},
-            # Every read and conditional update by id names the tenant first.
+            # one conference: get, the sequence counters, and every conditional update
+            # (the status it leaves, or `status $in` the non-archived ones)
             ("tenant_id", "id", "status"),
+            # listing: one status, or `status $in` a set of them (never `$ne`, which no
+            # index serves); the text search filters this scan in Python
             ("tenant_id", "status", "starts_at"),
-            ("tenant_id", "starts_at"),
             # Platform-level: beat moves conferences of every tenant by their dates.
             ("status", "starts_at"),
             ("status", "ends_at"),
@@ -249,8 +254,8 @@ def create_conference(tenant_id: str, created_by: str, **fields) -> Conference:
 def get_conference(tenant_id: str, conference_id: str, *,
                    visible_to_attendees: bool = False) -> Conference:
     """The conference, or NotFound. Attendees only see published, ongoing and ended ones."""
-    query = Q(tenant_id=tenant_id, id=conference_id) if _is_object_id(conference_id) else None
-    conference = Conference.objects(query).first() if query else None
+    conference = Conference.objects(tenant_id=tenant_id, id=conference_id).first() \
+        if _is_object_id(conference_id) else None
     hidden = visible_to_attendees and conference is not None and \
         conference.status not in VISIBLE_TO_ATTENDEES
     if conference is None or hidden:
@@ -264,22 +269,28 @@ def list_conferences(tenant_id: str, *, status: str | None = None, text: str | N
     """Conferences by start date, and the total matching (for pagination).
 
     Archived conferences are left out unless asked for by ``status``; attendees see
-    only published, ongoing and ended ones whatever they ask."""
+    only published, ongoing and ended ones whatever they ask. ``text`` matches title,
+    slug or venue (case-insensitive)."""
     if visible_to_attendees and status and status not in VISIBLE_TO_ATTENDEES:
         return [], 0
-    query = Q(tenant_id=tenant_id)
     if status:
-        query &= Q(status=status)
+        statuses = (status,)
     elif visible_to_attendees:
-        query &= Q(status__in=VISIBLE_TO_ATTENDEES)
+        statuses = VISIBLE_TO_ATTENDEES
     else:
-        query &= Q(status__ne="archived")
-    if text:
-        pattern = {"$regex": re.escape(text), "$options": "i"}
-        query &= Q(__raw__={"$or": [{"title": pattern}, {"slug": pattern}, {"venue": pattern}]})
-    found = Conference.objects(query).order_by("starts_at", "id")
+        statuses = NOT_ARCHIVED
+    found = Conference.objects(tenant_id=tenant_id, status__in=statuses).order_by("starts_at", "id")
     limit = max(1, min(limit, MAX_PAGE))
-    return list(found.skip(max(0, offset)).limit(limit)), found.count()
+    offset = max(0, offset)
+    if not text:
+        return list(found.skip(offset).limit(limit)), found.count()
+    # No index serves a substring match (MongoDB scans for one too), so the tenant's
+    # conferences of those statuses are read once and matched here.
+    pattern = re.compile(re.escape(text), re.IGNORECASE)
+    matching = [conference for conference in found
+                if any(isinstance(value, str) and pattern.search(value)
+                       for value in (conference.title, conference.slug, conference.venue))]
+    return matching[offset:offset + limit], len(matching)
 
 
 def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
@@ -315,7 +326,7 @@ def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
     updates = {f"set__{name}": changes[name] for name in diff}
     try:
         updated = Conference.objects(tenant_id=tenant_id, id=conference.id,
-                                     status__ne="archived").modify(
+                                     status__in=NOT_ARCHIVED).modify(
             new=True, set__updated_at=utcnow(), **updates)
     except me.NotUniqueError:
         raise _slug_taken(changes["slug"])

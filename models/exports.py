@@ -20,10 +20,14 @@ class ExportFile(TenantDocument):
     content = me.StringField(required=True)
     rows = me.IntField(default=0)
     created_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
     meta = {
         "collection": "export_files",
         "indexes": [
+            # an export job's file: stored (upsert) and downloaded by job id
             {"fields": ("tenant_id", "job_id"), "unique": True},
+            # expiry only (a TTL index serves no query)
             {"fields": ["created_at"], "expireAfterSeconds": int(RETENTION.total_seconds())},
         ],
     }

@@ -23,9 +23,15 @@ class RegistrationForm(TenantDocument):
     warnings = me.ListField(me.StringField())
     created_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
     meta = {
         "collection": "registration_forms",
-        "indexes": [{"fields": ("tenant_id", "conference_id", "version"), "unique": True}],
+        "indexes": [
+            # the versions of a conference's form (newest first), one version; unique, so
+            # two staff saving at once never get the same number
+            {"fields": ("tenant_id", "conference_id", "version"), "unique": True},
+        ],
     }
 
     @property

@@ -17,9 +17,16 @@ class InviteCode(TenantDocument):
     label = me.StringField(default="", max_length=200)
     created_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
     meta = {
         "collection": "invite_codes",
-        "indexes": [{"fields": ("tenant_id", "conference_id", "code"), "unique": True}],
+        "indexes": [
+            # a code names one invite of the conference; listing a conference's codes
+            {"fields": ("tenant_id", "conference_id", "code"), "unique": True},
+            # redeeming: the code, and `remaining > 0` as the range on the next field
+            ("tenant_id", "conference_id", "code", "remaining"),
+        ],
     }
 
 

@@ -13,10 +13,16 @@ class PluginActivation(TenantDocument):
     config = me.DictField()
     updated_by = me.StringField(required=True)
     updated_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
     meta = {
         "collection": "plugin_activations",
-        "indexes": [{"fields": ("tenant_id", "plugin"), "unique": True},
-                    ("tenant_id", "enabled", "plugin")],
+        "indexes": [
+            # one plugin's activation (upsert), and every activation of the tenant
+            {"fields": ("tenant_id", "plugin"), "unique": True},
+            # the enabled ones, which the dispatcher reads for each hook
+            ("tenant_id", "enabled", "plugin"),
+        ],
     }
 
 

@@ -15,7 +15,6 @@ import secrets
 from datetime import datetime
 
 import mongoengine as me
-from mongoengine.queryset.visitor import Q
 
 from meeteasy.errors import Conflict, NotFound
 from models.base import TenantDocument, utcnow
@@ -57,11 +56,15 @@ class Registration(TenantDocument):
     history = me.EmbeddedDocumentListField(HistoryEntry)
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
+    # Text and form-answer filters are checked in Python over one of these scans.
     meta = {
         "collection": "registrations",
         "indexes": [
             # One registration per person per conference. SecantusDB never answers a query
-            # from a partial index, so each partial unique index has a plain twin for reads.
+            # from a partial index, so each partial unique index has a plain twin for reads:
+            # find_existing, and an attendee's own listing (at most one registration).
             {"fields": ("tenant_id", "conference_id", "user_id"), "unique": True,
              "partialFilterExpression": {"user_id": {"$type": "string"}},
              "name": "one_per_user"},
@@ -73,11 +76,18 @@ class Registration(TenantDocument):
             {"fields": ("tenant_id", "conference_id", "ticket_code"), "unique": True,
              "partialFilterExpression": {"ticket_code": {"$type": "string"}},
              "name": "ticket_code_unique"},
+            # check-in by ticket code
             ("tenant_id", "ticket_code", "conference_id"),
+            # one registration: get, every conditional decision (status $in, policy_checked),
+            # and a batch of ids ($in on _id; the conference is checked in Python)
+            ("tenant_id", "id", "status", "policy_checked"),
+            # listing in arrival order, from an `after` cursor (a range on seq)
             {"fields": ("tenant_id", "conference_id", "seq"), "unique": True},
+            ("tenant_id", "conference_id", "status", "seq"),
+            # the policy's queue, and counts by status
             ("tenant_id", "conference_id", "status", "policy_checked", "seq"),
+            # the waitlist in order, and a waitlisted person's position (a range)
             ("tenant_id", "conference_id", "status", "waitlist_seq"),
-            ("tenant_id", "user_id", "created_at"),
         ],
     }
 
@@ -162,11 +172,9 @@ def get_registration(tenant_id: str, registration_id: str, *, user_id: str | Non
     """The registration, or NotFound; with ``user_id`` only that person's own."""
     if not re.fullmatch(r"[0-9a-f]{24}", registration_id or ""):
         raise NotFound("No such registration.", code="registration_not_found")
-    filters = {"tenant_id": tenant_id, "id": registration_id}
-    if user_id is not None:
-        filters["user_id"] = user_id
-    registration = Registration.objects(**filters).first()
-    if registration is None:
+    registration = Registration.objects(tenant_id=tenant_id, id=registration_id).first()
+    # The owner is compared here rather than filtered on, so that one index serves both.
+    if registration is None or (user_id is not None and registration.user_id != user_id):
         raise NotFound("No such registration.", code="registration_not_found")
     return registration
 
@@ -243,30 +251,84 @@ def list_registrations(tenant_id: str, conference_id: str, *, status: str | None
                        user_id: str | None = None, after_seq: int | None = None,
                        limit: int = 50) -> list[Registration]:
     """Registrations in arrival order after ``after_seq``, filtered by status, text on
-    name/email (case-insensitive) and exact form answers (``{"person.city": "Lyon"}``)."""
-    query = Q(tenant_id=tenant_id, conference_id=conference_id)
-    if status:
-        query &= Q(status=status)
+    name/email (case-insensitive) and exact form answers (``{"person.city": "Lyon"}``).
+
+    The server reads by conference (and status) from the cursor on; a person's own
+    listing reads their one registration. Text and answers (no index can serve a
+    substring or an arbitrary answer path) are checked here, row by row, until the
+    page is full, so results and the ``after_seq`` cursor are those of the full filter."""
+    limit = max(1, min(limit, MAX_PAGE))
+    filters: dict = {"tenant_id": tenant_id, "conference_id": conference_id}
+    checks = []
     if user_id:
-        query &= Q(user_id=user_id)
-    if after_seq is not None:
-        query &= Q(seq__gt=after_seq)
-    raw = {}
+        filters["user_id"] = user_id  # one registration per person: the rest is checked below
+        if status:
+            checks.append(lambda r: r.status == status)
+        if after_seq is not None:
+            checks.append(lambda r: r.seq > after_seq)
+    else:
+        if status:
+            filters["status"] = status
+        if after_seq is not None:
+            filters["seq__gt"] = after_seq
     if text:
-        pattern = {"$regex": re.escape(text), "$options": "i"}
-        raw["$or"] = [{"name": pattern}, {"email": pattern}]
+        pattern = re.compile(re.escape(text), re.IGNORECASE)
+        checks.append(lambda r: any(isinstance(value, str) and pattern.search(value)
+                                    for value in (r.name, r.email)))
     for name, value in (answers or {}).items():
-        raw[f"answers.{name}"] = value
-    if raw:
-        query &= Q(__raw__=raw)
-    return list(Registration.objects(query).order_by("seq").limit(max(1, min(limit, MAX_PAGE))))
+        checks.append(lambda r, path=name.split("."), value=value:
+                      _path_equals(r.answers, path, value))
+    found = Registration.objects(**filters).order_by("seq")
+    if not checks:
+        return list(found.limit(limit))
+    page = []
+    for registration in found.batch_size(limit + 50):
+        if all(check(registration) for check in checks):
+            page.append(registration)
+            if len(page) == limit:
+                break
+    return page
+
+
+def _path_equals(document, path: list[str], value) -> bool:
+    """MongoDB's ``{"a.b": value}`` on a stored document: the path descends into
+    sub-documents, into the documents of an array and by position (``a.0``); it
+    matches a value equal to ``value``, or an array holding it."""
+    if not path:
+        if isinstance(document, list) and any(_same(item, value) for item in document):
+            return True
+        return _same(document, value)
+    head, rest = path[0], path[1:]
+    if isinstance(document, dict):
+        return head in document and _path_equals(document[head], rest, value)
+    if isinstance(document, list):
+        if head.isdigit() and int(head) < len(document) \
+                and _path_equals(document[int(head)], rest, value):
+            return True
+        return any(_path_equals(item, path, value) for item in document
+                   if isinstance(item, dict))
+    return False
+
+
+def _same(stored, value) -> bool:
+    # BSON equality: numbers compare by value across int and float, but never equal a
+    # boolean or a string (in Python, 1 == True).
+    if isinstance(stored, bool) or isinstance(value, bool):
+        return isinstance(stored, bool) and isinstance(value, bool) and stored == value
+    numbers = (int, float)
+    if isinstance(stored, numbers) != isinstance(value, numbers):
+        return False
+    return stored == value
 
 
 def by_ids(tenant_id: str, conference_id: str, ids: list[str]) -> list[Registration]:
-    """The conference's registrations among ``ids`` (malformed or foreign ids are left out)."""
+    """The conference's registrations among ``ids`` (malformed or foreign ids are left out),
+    in arrival order."""
     valid = [rid for rid in ids if re.fullmatch(r"[0-9a-f]{24}", rid or "")]
-    return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
-                                     id__in=valid).order_by("seq"))
+    if not valid:
+        return []
+    found = Registration.objects(tenant_id=tenant_id, id__in=valid)
+    return sorted((r for r in found if r.conference_id == conference_id), key=lambda r: r.seq)
 
 
 def ids_with_status(tenant_id: str, conference_id: str, status: str, limit: int = 50_000) -> list[str]:

@@ -18,6 +18,7 @@ class Tenant(me.Document):
     name = me.StringField(required=True, max_length=200)
     status = me.StringField(required=True, choices=STATUSES, default="active")
     created_at = me.DateTimeField(required=True, default=utcnow)
+    # Read by id, or by slug (and listed in slug order) through the slug's unique index.
     meta = {"collection": "tenants", "auto_create_index": False}
 
 

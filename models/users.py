@@ -33,6 +33,7 @@ class User(me.Document):
     platform_admin = me.BooleanField(default=False)
     active = me.BooleanField(default=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
+    # Not tenant-owned: read by id, or by email (login, sign-up) through its unique index.
     meta = {"collection": "users", "auto_create_index": False}
 
 
@@ -40,9 +41,14 @@ class Membership(TenantDocument):
     user_id = me.StringField(required=True)
     roles = me.ListField(me.StringField(choices=TENANT_ROLES), required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
+    # Each query shape below has an index whose leading fields are exactly its filter:
+    # SecantusDB (the embedded server) uses an index only then, and MongoDB is served too.
     meta = {
         "collection": "memberships",
-        "indexes": [{"fields": ("tenant_id", "user_id"), "unique": True}],
+        "indexes": [
+            # a user's roles in the tenant: read at login, upserted when roles are given
+            {"fields": ("tenant_id", "user_id"), "unique": True},
+        ],
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import mongoengine
@@ -25,8 +25,13 @@ from pymongo.errors import DuplicateKeyError
 from meeteasy import db
 from meeteasy.errors import Conflict
 from meeteasy.settings import get_settings
-from models import idempotency, tokens
+from models import activity, audit, exports, idempotency, invites, tokens
+from models import agenda as agenda_store
+from models import conferences as conference_store
+from models import forms as form_store
 from models import jobs as job_store
+from models import plugins as plugin_store
+from models import registrations as registration_store
 from models import tenants as tenant_store
 from models import users as user_store
 from models.base import utcnow
@@ -294,8 +299,9 @@ def recorder(services):
 
 @pytest.fixture(scope="module")
 def world(recorder):
-    """A tenant with a user, memberships, jobs in every state and an idempotency record,
-    so that every CRUD function has something to find."""
+    """A tenant with a user, memberships, jobs in every state, an idempotency record, and a
+    published conference with its agenda, form, invite codes and registrations in every
+    state, so that every CRUD function has something to find."""
     slug = f"plans-{uuid.uuid4().hex[:8]}"
     tenant = tenant_store.create_tenant(slug, "Plans")
     tenant_id = str(tenant.id)
@@ -306,8 +312,73 @@ def world(recorder):
         if n % 2:
             job_store.claim_job(tenant_id, job.id, "w", lease_seconds=60)
     idempotency.begin(tenant_id, str(user.id), "key-1", "fingerprint")
-    return SimpleNamespace(tenant_id=tenant_id, slug=slug, user_id=str(user.id), email=email,
-                           user=user)
+    w = SimpleNamespace(tenant_id=tenant_id, slug=slug, user_id=str(user.id), email=email,
+                        user=user)
+    w.starts_at = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
+    w.conference_id = _conference(w, policy={"mode": "manual"}, venue="Main Hall")
+    form_store.save_version(tenant_id, w.conference_id, FORM, w.user_id)
+    w.speaker = _speaker(w)
+    w.session = agenda_store.create_session(
+        tenant_id, w.conference_id, actor=w.user_id, title="Keynote", room="Hall A",
+        track="Main", starts_at=w.starts_at + timedelta(hours=1),
+        ends_at=w.starts_at + timedelta(hours=2), speaker_ids=[str(w.speaker.id)])
+    w.invite = invites.create_codes(tenant_id, w.conference_id, count=1, max_uses=1000,
+                                    label="plans", created_by=w.user_id)[0]
+    w.mine = _registration(w, user_id=w.user_id, email=w.email)
+    w.approved = registration_store.decide(tenant_id, _registration(w).id, to="approved",
+                                           by=w.user_id)
+    w.waitlisted = registration_store.decide(
+        tenant_id, _registration(w).id, to="waitlisted", by=w.user_id,
+        waitlist_seq=conference_store.next_waitlist_seq(tenant_id, w.conference_id))
+    exports.store_export(tenant_id, "plans-export", w.user_id, "plans.csv", "a\n1\n", 1)
+    plugin_store.set_activation(tenant_id, "activity_log", enabled=True, config={},
+                                updated_by=w.user_id)
+    return w
+
+
+FORM = {"type": "form", "body": [
+    {"type": "input-text", "name": "person.city", "label": "City"},
+]}
+
+
+def _conference(w, status="published", **fields) -> str:
+    fields.setdefault("title", "Plans")
+    fields.setdefault("starts_at", w.starts_at)
+    fields.setdefault("ends_at", fields["starts_at"] + timedelta(days=2))
+    conference = conference_store.create_conference(
+        w.tenant_id, w.user_id, slug=f"c-{uuid.uuid4().hex[:8]}", timezone="UTC", capacity=100,
+        **fields)
+    if status != "draft":
+        conference_store.transition(w.tenant_id, str(conference.id), status)
+    return str(conference.id)
+
+
+def _speaker(w):
+    return agenda_store.create_speaker(w.tenant_id, w.conference_id, actor=w.user_id,
+                                       name=f"Speaker {uuid.uuid4().hex[:6]}")
+
+
+def _session(w, room="Hall B"):
+    start = w.starts_at + timedelta(hours=3, minutes=uuid.uuid4().int % 600)
+    return agenda_store.create_session(w.tenant_id, w.conference_id, actor=w.user_id,
+                                       title="Talk", room=room, track="Side", starts_at=start,
+                                       ends_at=start + timedelta(minutes=1))
+
+
+def _registration(w, *, user_id=None, email=None):
+    seq = conference_store.next_registration_seq(w.tenant_id, w.conference_id)
+    return registration_store.create_registration(
+        w.tenant_id, w.conference_id, seq=seq, registered_by=w.user_id, user_id=user_id,
+        email=email or f"r{seq}-{uuid.uuid4().hex[:6]}@example.com", name=f"Person {seq}",
+        answers={"person": {"city": "Lyon"}}, form_version=1, invite_code=None)
+
+
+def _refused(error, call):
+    """A call that must raise ``error`` (its queries are explained all the same)."""
+    def run():
+        with pytest.raises(error):
+            call()
+    return run
 
 
 def _queued(w):
@@ -337,9 +408,33 @@ def _since(w):
     return cursor
 
 
+def _advance_by_dates_in_2001(w):
+    """Beat's pass at a moment long past, so that only this tenant's conference moves."""
+    _conference(w, starts_at=datetime(2001, 1, 1, tzinfo=UTC),
+                ends_at=datetime(2001, 1, 2, tzinfo=UTC))
+    return lambda: conference_store.advance_by_dates(datetime(2001, 1, 3, tzinfo=UTC))
+
+
+def _list_registrations(**filters):
+    return lambda w: lambda: registration_store.list_registrations(
+        w.tenant_id, w.conference_id, **filters)
+
+
+def _list_sessions(on_day=False, **filters):
+    def prepare(w):
+        day = {"day": w.starts_at.date()} if on_day else {}
+        return lambda: agenda_store.list_sessions(w.tenant_id, w.conference_id, **filters, **day)
+    return prepare
+
+
+def _list_conferences(**filters):
+    return lambda w: lambda: conference_store.list_conferences(w.tenant_id, **filters)
+
+
 # Each entry: a name, and a function that prepares (not recorded) and returns the call
-# whose commands are explained: every query function of models/ tenants, users,
-# idempotency and jobs (tokens only inserts). A new query function belongs here.
+# whose commands are explained: every query function of models/ (tokens only inserts, so
+# do audit.record, create_conference, create_codes and create_registration without a
+# conflict). A new query function belongs here.
 OPERATIONS = {
     "tenants.get_tenant_by_slug": lambda w: lambda: tenant_store.get_tenant_by_slug(w.slug),
     "tenants.get_tenant": lambda w: lambda: tenant_store.get_tenant(w.tenant_id),
@@ -396,6 +491,149 @@ OPERATIONS = {
         w.tenant_id, job.id, job.attempts, {"code": "e", "message": "e"}))(_expired(w)),
     "jobs.requeue_expired": lambda w: (lambda job: lambda: job_store.requeue_expired(
         w.tenant_id, job.id, job.attempts))(_expired(w)),
+    "users.sign_up(new)": lambda w: lambda: user_store.sign_up(
+        w.slug, f"{uuid.uuid4().hex[:8]}@{w.slug}.example.com", "long enough password", "New"),
+    "users.sign_up(existing)": lambda w: lambda: user_store.sign_up(
+        w.slug, w.email, "long enough password", "Admin"),
+    # conferences
+    "conferences.get_conference": lambda w: lambda: conference_store.get_conference(
+        w.tenant_id, w.conference_id),
+    "conferences.get_conference(attendee)": lambda w: lambda: conference_store.get_conference(
+        w.tenant_id, w.conference_id, visible_to_attendees=True),
+    "conferences.list_conferences": _list_conferences(),
+    "conferences.list_conferences(status)": _list_conferences(status="published"),
+    "conferences.list_conferences(attendee)": _list_conferences(visible_to_attendees=True),
+    "conferences.list_conferences(text)": _list_conferences(text="MAIN hall", limit=1),
+    "conferences.list_conferences(status,text)": _list_conferences(status="published",
+                                                                   text="plans"),
+    "conferences.update_conference": lambda w: lambda: conference_store.update_conference(
+        w.tenant_id, w.conference_id, {"title": f"Plans {uuid.uuid4().hex[:6]}"}, actor=w.user_id),
+    "conferences.update_conference(dates)": lambda w: lambda: conference_store.update_conference(
+        w.tenant_id, w.conference_id, {"ends_at": w.starts_at + timedelta(days=3)},
+        actor=w.user_id),
+    "conferences.transition": lambda w: (lambda cid: lambda: conference_store.transition(
+        w.tenant_id, cid, "published", actor=w.user_id))(_conference(w, status="draft")),
+    "conferences.archive_conference": lambda w: (lambda cid: lambda: conference_store
+                                                 .archive_conference(w.tenant_id, cid))(
+        _conference(w)),
+    "conferences.advance_by_dates": lambda w: _advance_by_dates_in_2001(w),
+    "conferences.next_registration_seq": lambda w: lambda: conference_store.next_registration_seq(
+        w.tenant_id, w.conference_id),
+    "conferences.next_waitlist_seq": lambda w: lambda: conference_store.next_waitlist_seq(
+        w.tenant_id, w.conference_id),
+    "audit.list_for_conference": lambda w: lambda: audit.list_for_conference(
+        w.tenant_id, w.conference_id),
+    # agenda
+    "agenda.create_session": lambda w: lambda: _session(w),
+    "agenda.get_session": lambda w: lambda: agenda_store.get_session(
+        w.tenant_id, w.conference_id, str(w.session.id)),
+    "agenda.list_sessions": _list_sessions(),
+    "agenda.list_sessions(room)": _list_sessions(room="hall a"),
+    "agenda.list_sessions(track)": _list_sessions(track="Main"),
+    "agenda.list_sessions(day)": _list_sessions(on_day=True),
+    "agenda.list_sessions(room,track)": _list_sessions(room="Hall A", track="Main"),
+    "agenda.list_sessions(room,day)": _list_sessions(room="Hall A", on_day=True),
+    "agenda.list_sessions(track,day)": _list_sessions(track="Main", on_day=True),
+    "agenda.list_sessions(room,track,day)": _list_sessions(room="Hall A", track="Main",
+                                                           on_day=True),
+    "agenda.update_session(move, speakers)": lambda w: (lambda session: lambda: agenda_store
+                                                        .update_session(
+        w.tenant_id, w.conference_id, str(session.id),
+        {"room": "Hall C", "speaker_ids": [str(w.speaker.id)]}, actor=w.user_id))(_session(w)),
+    "agenda.delete_session": lambda w: (lambda session: lambda: agenda_store.delete_session(
+        w.tenant_id, w.conference_id, str(session.id), actor=w.user_id))(_session(w)),
+    "agenda.count_sessions_outside": lambda w: lambda: agenda_store.count_sessions_outside(
+        w.tenant_id, w.conference_id, w.starts_at + timedelta(hours=1),
+        w.starts_at + timedelta(hours=1)),
+    "agenda.create_speaker": lambda w: lambda: _speaker(w),
+    "agenda.get_speaker": lambda w: lambda: agenda_store.get_speaker(
+        w.tenant_id, w.conference_id, str(w.speaker.id)),
+    "agenda.list_speakers": lambda w: lambda: agenda_store.list_speakers(
+        w.tenant_id, w.conference_id),
+    "agenda.speakers_by_id": lambda w: lambda: agenda_store.speakers_by_id(
+        w.tenant_id, w.conference_id, [str(w.speaker.id), "0" * 24]),
+    "agenda.update_speaker": lambda w: (lambda speaker: lambda: agenda_store.update_speaker(
+        w.tenant_id, w.conference_id, str(speaker.id), {"company": "ACME"},
+        actor=w.user_id))(_speaker(w)),
+    "agenda.delete_speaker": lambda w: (lambda speaker: lambda: agenda_store.delete_speaker(
+        w.tenant_id, w.conference_id, str(speaker.id), actor=w.user_id))(_speaker(w)),
+    "agenda.agenda": lambda w: lambda: agenda_store.agenda(
+        w.tenant_id, conference_store.get_conference(w.tenant_id, w.conference_id), staff=True),
+    # registrations
+    "registrations.create_registration(already registered)": lambda w: _refused(
+        Conflict, lambda: _registration(w, user_id=w.user_id, email=w.email)),
+    "registrations.find_existing(user)": lambda w: lambda: registration_store.find_existing(
+        w.tenant_id, w.conference_id, w.user_id, None),
+    "registrations.find_existing(email)": lambda w: lambda: registration_store.find_existing(
+        w.tenant_id, w.conference_id, None, w.email),
+    "registrations.get_registration": lambda w: lambda: registration_store.get_registration(
+        w.tenant_id, str(w.approved.id)),
+    "registrations.get_registration(user)": lambda w: lambda: registration_store.get_registration(
+        w.tenant_id, str(w.mine.id), user_id=w.user_id),
+    "registrations.get_by_ticket": lambda w: lambda: registration_store.get_by_ticket(
+        w.tenant_id, w.approved.ticket_code),
+    "registrations.full_view(waitlisted)": lambda w: lambda: registration_store.full_view(
+        w.waitlisted),
+    "registrations.count_status": lambda w: lambda: registration_store.count_status(
+        w.tenant_id, w.conference_id, "approved"),
+    "registrations.unchecked_pending": lambda w: lambda: registration_store.unchecked_pending(
+        w.tenant_id, w.conference_id, 10),
+    "registrations.next_waitlisted": lambda w: lambda: registration_store.next_waitlisted(
+        w.tenant_id, w.conference_id, 10),
+    "registrations.decide(approve)": lambda w: (lambda r: lambda: registration_store.decide(
+        w.tenant_id, r.id, to="approved", by=w.user_id))(_registration(w)),
+    "registrations.decide(reject)": lambda w: (lambda r: lambda: registration_store.decide(
+        w.tenant_id, r.id, to="rejected", by=w.user_id))(_registration(w)),
+    "registrations.mark_policy_checked": lambda w: (lambda r: lambda: registration_store
+                                                    .mark_policy_checked(
+        w.tenant_id, r.id, "manual"))(_registration(w)),
+    "registrations.list_registrations": _list_registrations(),
+    "registrations.list_registrations(after)": _list_registrations(after_seq=1),
+    "registrations.list_registrations(status)": _list_registrations(status="approved"),
+    "registrations.list_registrations(status,after)": _list_registrations(status="pending",
+                                                                          after_seq=1),
+    "registrations.list_registrations(text)": _list_registrations(text="PERSON"),
+    "registrations.list_registrations(answers)": _list_registrations(
+        answers={"person.city": "Lyon"}),
+    "registrations.list_registrations(status,text,answers,after)": _list_registrations(
+        status="pending", text="example.com", answers={"person.city": "Lyon"}, after_seq=1),
+    "registrations.list_registrations(user)": lambda w: lambda: registration_store
+    .list_registrations(w.tenant_id, w.conference_id, user_id=w.user_id),
+    "registrations.list_registrations(user,status,text,after)": lambda w: lambda: registration_store
+    .list_registrations(w.tenant_id, w.conference_id, user_id=w.user_id, status="pending",
+                        text="admin", after_seq=0),
+    "registrations.by_ids": lambda w: lambda: registration_store.by_ids(
+        w.tenant_id, w.conference_id, [str(w.approved.id), str(w.mine.id), "0" * 24, "bad"]),
+    "registrations.ids_with_status": lambda w: lambda: registration_store.ids_with_status(
+        w.tenant_id, w.conference_id, "pending"),
+    "registrations.delete_unannounced": lambda w: (lambda r: lambda: registration_store
+                                                   .delete_unannounced(w.tenant_id, r.id))(
+        _registration(w)),
+    "registrations.withdraw": lambda w: (lambda r: lambda: registration_store.withdraw(
+        w.tenant_id, str(r.id), w.user_id))(_registration(w)),
+    "registrations.withdraw(user)": lambda w: (lambda r: lambda: registration_store.withdraw(
+        w.tenant_id, str(r.id), r.user_id, user_id=r.user_id))(
+        _registration(w, user_id=uuid.uuid4().hex)),
+    # forms, invites, exports, plugins, activity
+    "forms.save_version": lambda w: lambda: form_store.save_version(
+        w.tenant_id, w.conference_id, FORM, w.user_id),
+    "forms.current": lambda w: lambda: form_store.current(w.tenant_id, w.conference_id),
+    "forms.get_version": lambda w: lambda: form_store.get_version(
+        w.tenant_id, w.conference_id, 1),
+    "forms.list_versions": lambda w: lambda: form_store.list_versions(
+        w.tenant_id, w.conference_id),
+    "invites.list_codes": lambda w: lambda: invites.list_codes(w.tenant_id, w.conference_id),
+    "invites.redeem": lambda w: lambda: invites.redeem(
+        w.tenant_id, w.conference_id, w.invite.code),
+    "exports.store_export": lambda w: lambda: exports.store_export(
+        w.tenant_id, "plans-export", w.user_id, "plans.csv", "a\n2\n", 1),
+    "exports.get_export": lambda w: lambda: exports.get_export(w.tenant_id, "plans-export"),
+    "plugins.set_activation": lambda w: lambda: plugin_store.set_activation(
+        w.tenant_id, "activity_log", enabled=True, config={"n": 1}, updated_by=w.user_id),
+    "plugins.enabled_for": lambda w: lambda: plugin_store.enabled_for(w.tenant_id),
+    "plugins.list_activations": lambda w: lambda: plugin_store.list_activations(w.tenant_id),
+    "activity.for_registration": lambda w: lambda: activity.for_registration(
+        w.tenant_id, str(w.mine.id)),
 }
 
 # SecantusDB uses an index only when the filter's fields are exactly a prefix of one
@@ -423,3 +661,97 @@ def test_no_query_shape_of_the_app_scans_a_collection(recorder, world, database,
         if "COLLSCAN" in stages:
             scans.append(f"{shape(command)} → {' < '.join(stages)}")
     assert scans == [], f"{operation} scans a whole collection"
+
+
+# --- what is filtered in Python matches what the server would have matched --------------
+
+ANSWERS = [
+    {"person": {"city": "Lyon"}, "diet": "vegan"},
+    {"person": [{"city": "Paris"}, {"city": "Lyon"}]},
+    {"person": {"city": ["Nice", "Lyon"]}},
+    {"person": {"city": "lyon"}},
+    {"tags": ["a", "Lyon"], "n": 5},
+    {"items": ["Lyon", "x"], "n": "5"},
+    {"items": [{"0": "x"}, "Lyon"], "flag": True},
+    {"person": "Lyon"},
+    {},
+]
+ANSWER_FILTERS = [{"person.city": "Lyon"}, {"tags": "Lyon"}, {"n": "5"}, {"items.0": "Lyon"},
+                  {"items.1": "Lyon"}, {"items.0": "x"}, {"flag": "True"}, {"person": "Lyon"},
+                  {"diet": "vegan", "person.city": "Lyon"}, {"missing.path": "Lyon"}]
+
+
+def test_registration_filters_applied_in_python_match_the_servers(world):
+    """Text and answers are no longer sent to the server (no index serves them); the
+    listing must still return exactly what the server's own filter returned, page by page."""
+    w = world
+    conference_id = _conference(w)
+    for n, answers in enumerate(ANSWERS):
+        registration_store.create_registration(
+            w.tenant_id, conference_id, seq=n + 1, registered_by=w.user_id,
+            user_id=f"user-{n}" if n % 3 else None,
+            email=None if n == 4 else f"p{n}@{'lovelace' if n % 2 else 'example'}.org",
+            name=["Ada Lovelace", "Alan Turing", "grace hopper"][n % 3], answers=answers,
+            form_version=None, invite_code=None)
+        if n % 2:
+            registration_store.decide(w.tenant_id, registration_store.find_existing(
+                w.tenant_id, conference_id, f"user-{n}" if n % 3 else None,
+                f"p{n}@lovelace.org").id, to="approved", by=w.user_id)
+
+    def by_server(status=None, text=None, answers=None, user_id=None):
+        raw = {"tenant_id": w.tenant_id, "conference_id": conference_id}
+        if status:
+            raw["status"] = status
+        if user_id:
+            raw["user_id"] = user_id
+        if text:
+            pattern = {"$regex": re.escape(text), "$options": "i"}
+            raw["$or"] = [{"name": pattern}, {"email": pattern}]
+        raw.update({f"answers.{name}": value for name, value in (answers or {}).items()})
+        return [r.seq for r in registration_store.Registration.objects(__raw__=raw).order_by("seq")]
+
+    def paged(limit, **filters):
+        seqs, after = [], None
+        while page := registration_store.list_registrations(
+                w.tenant_id, conference_id, after_seq=after, limit=limit, **filters):
+            seqs += [r.seq for r in page]
+            after = page[-1].seq
+        return seqs
+
+    cases = [{"answers": answers} for answers in ANSWER_FILTERS] + [
+        {"text": "LOVE"}, {"text": "example.ORG"}, {"text": "a.o"}, {"text": "(x"},
+        {"status": "approved", "text": "lovelace"}, {"status": "pending", "answers": {"n": "5"}},
+        {"user_id": "user-5"}, {"user_id": "user-5", "status": "approved"},
+        {"user_id": "user-5", "status": "pending"}, {"user_id": "user-4", "text": "grace"},
+        {"user_id": "user-1", "answers": {"person.city": "Lyon"}}, {"user_id": "nobody"}]
+    assert any(by_server(**case) for case in cases)
+    for case in cases:
+        expected = by_server(**case)
+        assert [r.seq for r in registration_store.list_registrations(
+            w.tenant_id, conference_id, **case)] == expected, case
+        assert paged(2, **case) == expected, case
+
+
+def test_conference_text_search_applied_in_python_matches_the_servers(world):
+    w = world
+    for title, venue in (("PyCon Lyon", "Centre"), ("DjangoCon", "lyon hall"), ("Other", "")):
+        _conference(w, title=title, venue=venue)
+    archived = _conference(w, title="Lyon archived")
+    conference_store.archive_conference(w.tenant_id, archived)
+    for text, status, attendee in (("LYON", None, False), ("lyon", "archived", False),
+                                   ("c-", None, True), ("nothing", None, False),
+                                   ("o", "published", True)):
+        statuses = ([status] if status else
+                    list(conference_store.VISIBLE_TO_ATTENDEES) if attendee else
+                    list(conference_store.NOT_ARCHIVED))
+        pattern = {"$regex": re.escape(text), "$options": "i"}
+        expected = [str(c.id) for c in conference_store.Conference.objects(__raw__={
+            "tenant_id": w.tenant_id, "status": {"$in": statuses},
+            "$or": [{"title": pattern}, {"slug": pattern}, {"venue": pattern}]},
+        ).order_by("starts_at", "id")]
+        for offset, limit in ((0, 50), (1, 2)):
+            found, total = conference_store.list_conferences(
+                w.tenant_id, status=status, text=text, visible_to_attendees=attendee,
+                offset=offset, limit=limit)
+            assert [str(c.id) for c in found] == expected[offset:offset + limit], text
+            assert total == len(expected), text
