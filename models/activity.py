@@ -8,19 +8,25 @@ from models.base import TenantDocument, utcnow
 
 
 class ActivityEntry(TenantDocument):
+    event_id = me.StringField(required=True)
     hook = me.StringField(required=True)
     registration_id = me.StringField(required=True)
     conference_id = me.StringField(required=True)
     status = me.StringField(required=True)
     at = me.DateTimeField(required=True, default=utcnow)
-    meta = {"collection": "activity", "indexes": [("tenant_id", "conference_id", "at"),
-                                                  ("tenant_id", "registration_id", "at")]}
+    meta = {"collection": "activity", "indexes": [
+        {"fields": ("tenant_id", "event_id"), "unique": True},  # one entry per event
+        ("tenant_id", "conference_id", "at"),
+        ("tenant_id", "registration_id", "at"),
+    ]}
 
 
-def record(tenant_id: str, hook: str, registration: dict) -> ActivityEntry:
-    return ActivityEntry(tenant_id=tenant_id, hook=hook, registration_id=registration["id"],
-                         conference_id=registration["conference_id"],
-                         status=registration["status"]).save(force_insert=True)
+def record(tenant_id: str, hook: str, registration: dict, event_id: str) -> None:
+    """Idempotent: a redelivered event is recorded once."""
+    ActivityEntry.objects(tenant_id=tenant_id, event_id=event_id).update_one(
+        upsert=True, set_on_insert__hook=hook, set_on_insert__registration_id=registration["id"],
+        set_on_insert__conference_id=registration["conference_id"],
+        set_on_insert__status=registration["status"], set_on_insert__at=utcnow())
 
 
 def for_registration(tenant_id: str, registration_id: str) -> list[ActivityEntry]:

@@ -323,6 +323,13 @@ def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
             raise Conflict(f"{outside} session(s) of the agenda would fall outside the new dates; "
                            "move them first.", code="sessions_outside_dates",
                            details={"sessions": outside})
+    if "capacity" in diff and conference.capacity is not None:
+        from models.registrations import count_status
+
+        approved = count_status(tenant_id, conference_id, "approved")
+        if conference.capacity < approved:
+            raise Conflict(f"{approved} registrations are already approved; the capacity cannot be "
+                           "lower.", code="capacity_below_approved", details={"approved": approved})
     updates = {f"set__{name}": changes[name] for name in diff}
     try:
         updated = Conference.objects(tenant_id=tenant_id, id=conference.id,

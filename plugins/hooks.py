@@ -4,7 +4,9 @@ Event hooks are told that something happened; their return value is ignored and
 their failure never affects the platform. Decision hooks are asked a question;
 the first enabled plugin that answers (returns something other than None) decides.
 Every hook receives ``tenant_id`` and ``config`` (the plugin's settings for that
-tenant) as keyword arguments besides those listed.
+tenant) as keyword arguments besides those listed; event hooks also receive
+``event_id``, the same for every delivery of one event (deliveries are
+at-least-once: a plugin uses it to ignore a repeat).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ delivery runs on the `plugins` queue so a slow plugin never delays the work.
 
 from __future__ import annotations
 
+import uuid
+
 from meeteasy import push
 from models import plugins as plugin_store
 from plugins.hooks import HOOKS
@@ -17,6 +19,8 @@ def announce(hook: str, view: dict, *, tenant_id: str, user_id: str | None) -> N
     push.emit(hook, view, tenant_id=tenant_id, user_id=user_id)
     if not plugin_store.enabled_for(tenant_id):
         return  # most tenants use no plugin: spare the workers a task per event
+    # The event id lets a plugin recognise a delivery it has already seen (redelivery).
     app.send_task("plugins.deliver", kwargs={"tenant_id": tenant_id, "hook": hook,
-                                             "arguments": {"registration": view}},
+                                             "arguments": {"registration": view,
+                                                           "event_id": uuid.uuid4().hex}},
                   queue="plugins")
