@@ -413,9 +413,10 @@ def next_registration_seq(tenant_id: str, conference_id: str) -> int:
     return conference.registration_seq
 
 
-def next_waitlist_seq(tenant_id: str, conference_id: str) -> int:
+def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:
+    """Reserve ``count`` waitlist numbers; returns the last (the block ends there)."""
     conference = Conference.objects(tenant_id=tenant_id, id=conference_id).modify(
-        new=True, inc__waitlist_seq=1)
+        new=True, inc__waitlist_seq=count)
     if conference is None:
         raise NotFound("No such conference.", code="conference_not_found")
     return conference.waitlist_seq

@@ -10,11 +10,16 @@ or rejected registration keeps its voided code, so a code is never reused.
 
 from __future__ import annotations
 
+import bisect
 import re
+from dataclasses import dataclass
 import secrets
 from datetime import datetime
 
 import mongoengine as me
+from bson import ObjectId
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from meeteasy.errors import Conflict, NotFound
 from models.base import TenantDocument, utcnow
@@ -196,6 +201,22 @@ def waitlist_position(registration: Registration) -> int | None:
     return ahead + 1
 
 
+def waitlist_positions(registrations: list[Registration]) -> dict:
+    """Live waitlist positions of many registrations of one conference, in two queries
+    (rather than a count each): how many wait before the first, then the order of
+    everyone waiting between the first and the last."""
+    waiting = sorted((r for r in registrations if r.status == "waitlisted" and r.waitlist_seq),
+                     key=lambda r: r.waitlist_seq)
+    if not waiting:
+        return {}
+    first, last = waiting[0], waiting[-1]
+    base = waitlist_position(first)
+    between = sorted(r.waitlist_seq for r in Registration.objects(
+        tenant_id=first.tenant_id, conference_id=first.conference_id, status="waitlisted",
+        waitlist_seq__gte=first.waitlist_seq, waitlist_seq__lte=last.waitlist_seq).only("waitlist_seq"))
+    return {r.id: base + bisect.bisect_left(between, r.waitlist_seq) for r in waiting}
+
+
 def count_status(tenant_id: str, conference_id: str, status: str) -> int:
     return Registration.objects(tenant_id=tenant_id, conference_id=conference_id, status=status).count()
 
@@ -239,11 +260,60 @@ def decide(tenant_id: str, registration_id, *, to: str, by: str, reason: str = "
     raise Conflict("Could not issue a unique ticket code.", code="ticket_code_collision")
 
 
-def mark_policy_checked(tenant_id: str, registration_id, reason: str) -> Registration | None:
-    """The policy looked and left the decision to staff."""
-    return Registration.objects(tenant_id=tenant_id, id=registration_id, status="pending",
-                                policy_checked=False).modify(
-        new=True, set__policy_checked=True, set__reason=reason, set__updated_at=utcnow())
+@dataclass(frozen=True)
+class Decision:
+    """One decision of a batch: move ``registration_id`` to ``to`` (``"checked"``: the
+    policy looked and left it pending for staff)."""
+
+    registration_id: object
+    to: str
+    reason: str = ""
+    waitlist_seq: int | None = None
+
+
+def decide_many(tenant_id: str, decisions: list[Decision], *, by: str,
+                from_statuses: tuple[str, ...] = DECIDABLE) -> list[Registration]:
+    """Apply a batch of decisions in one round trip; returns the registrations that moved.
+
+    Each update is conditional, as in :func:`decide`; the ones that moved are read
+    back by the decision time written into them (a registration withdrawn meanwhile
+    keeps its status and is not returned)."""
+    if not decisions:
+        return []
+    now = utcnow()
+    operations = []
+    for decision in decisions:
+        if decision.to == "checked":
+            operations.append(UpdateOne(
+                {"tenant_id": tenant_id, "_id": ObjectId(str(decision.registration_id)),
+                 "status": {"$in": ["pending"]}, "policy_checked": False},
+                {"$set": {"policy_checked": True, "reason": decision.reason, "updated_at": now}}))
+            continue
+        changes = {"status": decision.to, "reason": decision.reason, "decided_by": by,
+                   "decided_at": now, "updated_at": now, "policy_checked": True}
+        if decision.to == "approved":
+            changes.update(ticket_code=new_ticket_code(), ticket_void=False)
+        elif decision.to == "waitlisted":
+            changes["waitlist_seq"] = decision.waitlist_seq
+        elif decision.to in ("withdrawn", "rejected"):
+            changes["ticket_void"] = True
+        history = {"at": now, "by": by, "to": decision.to, "reason": decision.reason}
+        operations.append(UpdateOne(
+            {"tenant_id": tenant_id, "_id": ObjectId(str(decision.registration_id)),
+             "status": {"$in": list(from_statuses)}},
+            {"$set": changes, "$push": {"history": history}}))
+    try:
+        Registration._get_collection().bulk_write(operations, ordered=False)
+    except BulkWriteError as error:
+        # Only a ticket-code collision (~2^-144) can fail an update: redo those one by one.
+        for failed in error.details.get("writeErrors", []):
+            decision = decisions[failed["index"]]
+            decide(tenant_id, decision.registration_id, to=decision.to, by=by,
+                   reason=decision.reason, from_statuses=from_statuses,
+                   waitlist_seq=decision.waitlist_seq)
+    moved = [d.registration_id for d in decisions if d.to != "checked"]
+    return [registration for registration in _by_ids(tenant_id, moved)
+            if registration.decided_at == now and registration.decided_by == by]
 
 
 def list_registrations(tenant_id: str, conference_id: str, *, status: str | None = None,
@@ -324,11 +394,13 @@ def _same(stored, value) -> bool:
 def by_ids(tenant_id: str, conference_id: str, ids: list[str]) -> list[Registration]:
     """The conference's registrations among ``ids`` (malformed or foreign ids are left out),
     in arrival order."""
-    valid = [rid for rid in ids if re.fullmatch(r"[0-9a-f]{24}", rid or "")]
-    if not valid:
-        return []
-    found = Registration.objects(tenant_id=tenant_id, id__in=valid)
+    found = _by_ids(tenant_id, ids)
     return sorted((r for r in found if r.conference_id == conference_id), key=lambda r: r.seq)
+
+
+def _by_ids(tenant_id: str, ids: list) -> list[Registration]:
+    valid = [str(rid) for rid in ids if re.fullmatch(r"[0-9a-f]{24}", str(rid or ""))]
+    return list(Registration.objects(tenant_id=tenant_id, id__in=valid)) if valid else []
 
 
 def ids_with_status(tenant_id: str, conference_id: str, status: str, limit: int = 50_000) -> list[str]:

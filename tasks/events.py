@@ -6,6 +6,7 @@ delivery runs on the `plugins` queue so a slow plugin never delays the work.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from meeteasy import push
@@ -13,14 +14,29 @@ from models import plugins as plugin_store
 from plugins.hooks import HOOKS
 from tasks.app import app
 
+log = logging.getLogger(__name__)
+
 
 def announce(hook: str, view: dict, *, tenant_id: str, user_id: str | None) -> None:
-    assert hook in HOOKS and not HOOKS[hook].decision, hook
-    push.emit(hook, view, tenant_id=tenant_id, user_id=user_id)
+    announce_many(tenant_id, [(hook, view, user_id)])
+
+
+def announce_many(tenant_id: str, events: list[tuple[str, dict, str | None]]) -> None:
+    """Announce (hook, view, user id) events of one tenant; plugins are looked up once."""
+    if not events:
+        return
+    for hook, view, user_id in events:
+        assert hook in HOOKS and not HOOKS[hook].decision, hook
+        push.emit(hook, view, tenant_id=tenant_id, user_id=user_id)
     if not plugin_store.enabled_for(tenant_id):
         return  # most tenants use no plugin: spare the workers a task per event
-    # The event id lets a plugin recognise a delivery it has already seen (redelivery).
-    app.send_task("plugins.deliver", kwargs={"tenant_id": tenant_id, "hook": hook,
-                                             "arguments": {"registration": view,
-                                                           "event_id": uuid.uuid4().hex}},
-                  queue="plugins")
+    for hook, view, _ in events:
+        # The event id lets a plugin recognise a delivery it has already seen (redelivery).
+        try:
+            app.send_task("plugins.deliver", kwargs={"tenant_id": tenant_id, "hook": hook,
+                                                     "arguments": {"registration": view,
+                                                                   "event_id": uuid.uuid4().hex}},
+                          queue="plugins")
+        except Exception:
+            log.warning("could not queue %s for plugins of tenant %s", hook, tenant_id,
+                        exc_info=True)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from redis.exceptions import LockError
+from redis.lock import Lock
 
 from meeteasy.errors import TransientError, ValidationFailed
 from meeteasy.redisconn import get_redis
@@ -29,8 +30,8 @@ from tasks.app import app, long_running
 from tasks.base import JobContext, JobTask
 
 log = logging.getLogger(__name__)
-LOCK_TIMEOUT = 120  # seconds a holder may keep the lock; a dead holder's lock expires after it
-LOCK_WAIT = 20  # seconds to wait for it before the job is retried
+LOCK_TIMEOUT = 15  # seconds a holder keeps the lock per batch; a dead holder's lock expires then
+LOCK_WAIT = 20  # seconds to wait for it (longer than LOCK_TIMEOUT) before the job is retried
 BATCH = 100
 HOOK_OF_STATUS = {"approved": "registration.approved", "rejected": "registration.rejected",
                   "waitlisted": "registration.waitlisted", "withdrawn": "registration.withdrawn",
@@ -38,13 +39,15 @@ HOOK_OF_STATUS = {"approved": "registration.approved", "rejected": "registration
 
 
 @contextmanager
-def conference_lock(tenant_id: str, conference_id: str) -> Iterator[None]:
+def conference_lock(tenant_id: str, conference_id: str) -> Iterator[Lock]:
+    """The conference's places, held by one task at a time. A holder renews it for each
+    batch (``lock.reacquire()``), so a dead holder blocks the others for LOCK_TIMEOUT at most."""
     lock = get_redis().lock(f"meeteasy:lock:{tenant_id}:conference:{conference_id}:places",
                             timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
     if not lock.acquire():
         raise TransientError("The conference's places are being decided by another task.")
     try:
-        yield
+        yield lock
     finally:
         try:
             lock.release()
@@ -112,52 +115,32 @@ class Places:
         return False
 
 
-def _place_or_overflow(places: Places, registration: Registration, by: str, reason: str,
-                       from_statuses=store.DECIDABLE) -> Registration | None:
-    conference = places.conference
-    tenant_id, conference_id = conference.tenant_id, str(conference.id)
-    if places.take():
-        return store.decide(tenant_id, registration.id, to="approved", by=by, reason=reason,
-                            from_statuses=from_statuses)
-    if conference.policy.waitlist:
-        if registration.status == "waitlisted":
-            return None  # already in the queue, keeps its place
-        return store.decide(tenant_id, registration.id, to="waitlisted", by=by,
-                            reason="The conference is full; you are on the waitlist.",
-                            waitlist_seq=conference_store.next_waitlist_seq(tenant_id, conference_id),
-                            from_statuses=from_statuses)
-    return store.decide(tenant_id, registration.id, to="rejected", by=by,
-                        reason="The conference is full.", from_statuses=from_statuses)
-
-
 def promote_waitlist(places: Places) -> list[Registration]:
     """Fill free places from the waitlist, first come first served."""
     if places.free == 0:
         return []
     conference = places.conference
-    moved = []
-    waiting = store.next_waitlisted(conference.tenant_id, str(conference.id),
-                                    limit=places.free if places.free is not None else store.MAX_PAGE)
-    for registration in waiting:
-        if not places.take():
-            break
-        done = store.decide(conference.tenant_id, registration.id, to="approved", by="waitlist",
-                            reason="A place became free.", from_statuses=("waitlisted",))
-        if done is not None:
-            moved.append(done)
-    return moved
+    limit = places.free if places.free is not None else store.MAX_PAGE
+    waiting = store.next_waitlisted(conference.tenant_id, str(conference.id), limit=limit)
+    decisions = [store.Decision(r.id, "approved", "A place became free.")
+                 for r in waiting if places.take()]
+    return store.decide_many(conference.tenant_id, decisions, by="waitlist",
+                             from_statuses=("waitlisted",))
 
 
 def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
     """Under the conference's lock: promote the waitlist into free places, then decide
-    every registration the policy has not seen yet, in arrival order. Returns the
-    registrations it moved (the caller announces them)."""
+    every registration the policy has not seen yet, in arrival order, a batch at a
+    time. Returns the registrations it moved (the caller announces them)."""
     moved: list[Registration] = []
-    with conference_lock(tenant_id, conference_id):
+    with conference_lock(tenant_id, conference_id) as lock:
         conference = conference_store.get_conference(tenant_id, conference_id)
         places = Places(conference)
         moved += promote_waitlist(places)
         while batch := store.unchecked_pending(tenant_id, conference_id, BATCH):
+            lock.reacquire()
+            by_actor: dict[str, list[store.Decision]] = {}
+            overflow = []
             for registration in batch:
                 verdict = policy_verdict(
                     conference, registration,
@@ -166,17 +149,39 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
                     ask_plugins=lambda r=registration: registry.ask(
                         tenant_id, "registration.approval_rule", registration=store.public_view(r),
                         conference=conference_store.public_view(conference)))
-                if verdict.action == "approve":
-                    done = _place_or_overflow(places, registration, verdict.by, verdict.reason)
-                elif verdict.action == "reject":
-                    done = store.decide(tenant_id, registration.id, to="rejected", by=verdict.by,
-                                        reason=verdict.reason)
-                else:
-                    store.mark_policy_checked(tenant_id, registration.id, verdict.reason)
-                    done = None
-                if done is not None:
-                    moved.append(done)
-    return moved
+                if verdict.action == "approve" and not places.take():
+                    overflow.append((registration, verdict.by))
+                    continue
+                to = {"approve": "approved", "reject": "rejected", "wait": "checked"}[verdict.action]
+                by_actor.setdefault(verdict.by, []).append(
+                    store.Decision(registration.id, to, verdict.reason))
+            for by, full in _overflow(conference, overflow).items():
+                by_actor.setdefault(by, []).extend(full)
+            for by, decisions in by_actor.items():
+                moved += store.decide_many(tenant_id, decisions, by=by)
+    return sorted(moved, key=lambda r: r.seq)
+
+
+def _overflow(conference: Conference, registrations: list[tuple[Registration, str]]
+              ) -> dict[str, list[store.Decision]]:
+    """Decisions for approvable registrations past capacity: the waitlist, in arrival
+    order (one block of waitlist numbers), or rejection when there is no waitlist."""
+    decisions: dict[str, list[store.Decision]] = {}
+    if not registrations:
+        return decisions
+    if conference.policy.waitlist:
+        last = conference_store.next_waitlist_seq(conference.tenant_id, str(conference.id),
+                                                  count=len(registrations))
+        first = last - len(registrations) + 1
+        for offset, (registration, by) in enumerate(registrations):
+            decisions.setdefault(by, []).append(store.Decision(
+                registration.id, "waitlisted", "The conference is full; you are on the waitlist.",
+                waitlist_seq=first + offset))
+    else:
+        for registration, by in registrations:
+            decisions.setdefault(by, []).append(
+                store.Decision(registration.id, "rejected", "The conference is full."))
+    return decisions
 
 
 def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str], action: str,
@@ -189,31 +194,28 @@ def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str]
     if action not in ("approve", "reject"):
         raise ValidationFailed.for_fields({"action": ["Must be approve or reject."]})
     outcome = {"approved": 0, "rejected": 0, "skipped": []}
-    moved: list[Registration] = []
     total = len(registration_ids)
     for start in range(0, total, BATCH):
         chunk = registration_ids[start:start + BATCH]
+        decisions = []
         with conference_lock(tenant_id, conference_id):
             places = Places(conference_store.get_conference(tenant_id, conference_id))
             for registration in store.by_ids(tenant_id, conference_id, chunk):
                 if registration.status not in store.DECIDABLE:
                     outcome["skipped"].append({"id": str(registration.id),
                                                "reason": f"already {registration.status}"})
-                    continue
-                if action == "reject":
-                    done = store.decide(tenant_id, registration.id, to="rejected", by=staff_id,
-                                        reason=reason or "Rejected by staff.")
+                elif action == "reject":
+                    decisions.append(store.Decision(registration.id, "rejected",
+                                                    reason or "Rejected by staff."))
                 elif places.take():
-                    done = store.decide(tenant_id, registration.id, to="approved", by=staff_id,
-                                        reason=reason or "Approved by staff.")
+                    decisions.append(store.Decision(registration.id, "approved",
+                                                    reason or "Approved by staff."))
                 else:
                     outcome["skipped"].append({"id": str(registration.id), "reason": "capacity reached"})
-                    continue
-                if done is not None:
-                    outcome[done.status] += 1
-                    moved.append(done)
+            moved = store.decide_many(tenant_id, decisions, by=staff_id)
+        for registration in moved:
+            outcome[registration.status] += 1
         announce(moved)
-        moved = []
         if progress:
             progress(min(total, start + BATCH), total)
     missing = set(registration_ids) - _seen(tenant_id, conference_id, registration_ids)
@@ -227,9 +229,12 @@ def _seen(tenant_id: str, conference_id: str, ids: list[str]) -> set[str]:
 
 def announce(registrations: list[Registration]) -> None:
     """Tell the attendee, the tenant's staff and the plugins about each change."""
-    for registration in registrations:
-        events.announce(HOOK_OF_STATUS[registration.status], store.full_view(registration),
-                        tenant_id=registration.tenant_id, user_id=registration.user_id)
+    if not registrations:
+        return
+    positions = store.waitlist_positions(registrations)
+    events.announce_many(registrations[0].tenant_id, [
+        (HOOK_OF_STATUS[r.status], store.public_view(r, waitlist_position=positions.get(r.id)),
+         r.user_id) for r in registrations])
 
 
 # --- tasks: thin wrappers -------------------------------------------------------------
@@ -241,13 +246,16 @@ def apply_policy_task(job: JobContext, conference_id: str, registration_id: str 
 
     A registration's job often finds that another job already decided it (one pass
     under the lock decides every registration waiting); it then skips the lock."""
+    registration = store.get_registration(job.tenant_id, registration_id) if registration_id else None
     moved = []
-    if registration_id is None or not store.get_registration(job.tenant_id, registration_id).policy_checked:
+    if registration is None or not registration.policy_checked:
         moved = apply_policy(job.tenant_id, conference_id)
         announce(moved)
+        if registration is not None:
+            registration = store.get_registration(job.tenant_id, registration_id)
     result = {"decided": len(moved)}
-    if registration_id:
-        result["registration"] = store.full_view(store.get_registration(job.tenant_id, registration_id))
+    if registration is not None:
+        result["registration"] = store.full_view(registration)
     return result
 
 

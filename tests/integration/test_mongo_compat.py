@@ -584,9 +584,16 @@ OPERATIONS = {
         w.tenant_id, r.id, to="approved", by=w.user_id))(_registration(w)),
     "registrations.decide(reject)": lambda w: (lambda r: lambda: registration_store.decide(
         w.tenant_id, r.id, to="rejected", by=w.user_id))(_registration(w)),
-    "registrations.mark_policy_checked": lambda w: (lambda r: lambda: registration_store
-                                                    .mark_policy_checked(
-        w.tenant_id, r.id, "manual"))(_registration(w)),
+    "registrations.decide_many": lambda w: (lambda rs: lambda: registration_store.decide_many(
+        w.tenant_id, [registration_store.Decision(rs[0].id, "approved"),
+                      registration_store.Decision(rs[1].id, "waitlisted", waitlist_seq=7),
+                      registration_store.Decision(rs[2].id, "checked")], by="policy"))(
+        [_registration(w) for _ in range(3)]),
+    "registrations.waitlist_positions": lambda w: (lambda rs: lambda: registration_store
+                                                   .waitlist_positions(rs))(
+        registration_store.decide_many(w.tenant_id, [
+            registration_store.Decision(_registration(w).id, "waitlisted", waitlist_seq=100 + i)
+            for i in range(3)], by="policy")),
     "registrations.list_registrations": _list_registrations(),
     "registrations.list_registrations(after)": _list_registrations(after_seq=1),
     "registrations.list_registrations(status)": _list_registrations(status="approved"),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import activity
+from models.base import utcnow
 from models import conferences as conference_store
 from models import forms as form_store
 from models import registrations as registration_store
@@ -257,14 +258,18 @@ def test_bulk_staff_decision_reports_progress_and_respects_capacity(stack, tenan
 
 
 def create_pending(tenant, conference_id, count):
-    ids = []
-    for i in range(count):
-        seq = conference_store.next_registration_seq(tenant.id, conference_id)
-        ids.append(str(registration_store.create_registration(
-            tenant.id, conference_id, seq=seq, registered_by=tenant.users["staff"].id, user_id=None,
-            email=f"bulk{i}-{uuid.uuid4().hex[:6]}@example.com", name=f"Bulk {i}", answers={},
-            form_version=None, invite_code=None).id))
-    return ids
+    """``count`` pending registrations written in one batch (test set-up, not the path
+    under test: registering through the API is tested above)."""
+    last = conference_store.Conference.objects(tenant_id=tenant.id, id=conference_id).modify(
+        new=True, inc__registration_seq=count).registration_seq
+    staff_id = tenant.users["staff"].id
+    registrations = [registration_store.Registration(
+        tenant_id=tenant.id, conference_id=conference_id, seq=last - count + 1 + i,
+        registered_by=staff_id, email=f"bulk{i}-{uuid.uuid4().hex[:6]}@example.com",
+        name=f"Bulk {i}", answers={}, history=[registration_store.HistoryEntry(
+            at=utcnow(), by=staff_id, to="pending", reason="registered")]) for i in range(count)]
+    return [str(rid) for rid in registration_store.Registration.objects.insert(
+        registrations, load_bulk=False)]
 
 
 def test_attendees_only_see_and_withdraw_their_own(stack, tenant):
