@@ -87,7 +87,7 @@ class Side:
     db_ms: float | None = None
     sock: socketio.AsyncClient | None = None
     succeeded: dict[str, float] = field(default_factory=dict)   # job id → arrival time
-    failed: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)        # job id → error kind
     last_event: float = 0.0
     disconnects: int = 0
 
@@ -103,7 +103,7 @@ class Side:
             if data.get("state") == "succeeded":
                 self.succeeded.setdefault(data.get("id"), arrived)
             elif data.get("state") == "failed":
-                self.failed.add(data.get("id"))
+                self.failed.setdefault(data.get("id"), "job_failed")
 
         @self.sock.event
         async def disconnect(*_):
@@ -111,6 +111,19 @@ class Side:
 
         await self.sock.connect(self.relay_url, auth=self.socket_auth, transports=["websocket"],
                                 wait_timeout=10)
+
+    def request(self, index: int) -> tuple[str, dict, dict]:
+        """URL, headers and JSON body of request number ``index`` of a measurement."""
+        return self.post_url, self.headers, self.body
+
+    def accept(self, payload) -> str | None:
+        """From a 2xx answer, the id its push will carry (None: not an acceptance)."""
+        return payload.get("job_id") if isinstance(payload, dict) else None
+
+    def achieved_rate(self, arrivals: list[float], t0: float, rate: float) -> float:
+        """Completions per second over the span in which they arrived (one inter-arrival
+        added): the offered rate below saturation, the pipeline's throughput above it."""
+        return (len(arrivals) / (max(arrivals) - min(arrivals) + 1 / rate)) if arrivals else 0.0
 
     def forget(self) -> None:
         self.succeeded.clear()
@@ -190,15 +203,16 @@ async def drive(side: Side, session: aiohttp.ClientSession, rate: float, seconds
     errors: Counter = Counter()
     timeout = aiohttp.ClientTimeout(total=http_timeout)
 
-    async def request(due: float) -> None:
+    async def request(index: int, due: float) -> None:
+        url, headers, body = side.request(index)
         try:
-            async with session.post(side.post_url, json=side.body, headers=side.headers,
-                                    timeout=timeout) as response:
+            async with session.post(url, json=body, headers=headers, timeout=timeout) as response:
                 payload = await response.json(content_type=None) if response.status < 300 else None
                 answered = now()
-                if 200 <= response.status < 300 and isinstance(payload, dict) and payload.get("job_id"):
+                key = side.accept(payload) if 200 <= response.status < 300 else None
+                if key:
                     http_latencies.append(answered - due)
-                    accepted[payload["job_id"]] = due
+                    accepted[key] = due
                 else:
                     errors[f"http_{response.status}"] += 1
         except asyncio.TimeoutError:
@@ -214,7 +228,7 @@ async def drive(side: Side, session: aiohttp.ClientSession, rate: float, seconds
         delay = due - now()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(request(due)))
+        tasks.append(asyncio.create_task(request(i, due)))
     last_sent = now()
     # Requests actually started per second (equals ``rate`` unless the generator fell behind).
     sent_rate = (count - 1) / max(last_sent - t0, 1e-9) if count > 1 else float(rate)
@@ -245,14 +259,12 @@ async def measure(side: Side, session: aiohttp.ClientSession, rate: float, secon
             pushes.append(arrived - due)
             arrivals.append(arrived)
         elif job in side.failed:
-            errors["job_failed"] += 1
+            errors[side.failed[job]] += 1
         else:
             errors["no_push"] += 1
     if side.disconnects != disconnects:
         errors["socket_disconnects"] += side.disconnects - disconnects
-    # Completions per second over the span in which they arrived (one inter-arrival added):
-    # the offered rate below saturation, the pipeline's throughput above it.
-    achieved = (len(arrivals) / (max(arrivals) - min(arrivals) + 1 / rate)) if arrivals else 0.0
+    achieved = side.achieved_rate(arrivals, t0, rate)
     return Result(sent_rate, achieved, percentile(http_latencies, 50), percentile(http_latencies, 99),
                   percentile(pushes, 50), percentile(pushes, 99),
                   sum(errors.values()), errors, cpu.shares, db_ms)
