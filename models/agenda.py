@@ -25,8 +25,8 @@ from bson import ObjectId
 from meeteasy.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from meeteasy.redisconn import get_redis
 from models import audit
-from models.base import TenantDocument, utcnow
-from models.conferences import Conference, _iso, flatten_errors, get_conference, to_utc
+from models.base import TenantDocument, iso, utcnow
+from models.conferences import Conference, flatten_errors, get_conference, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +157,10 @@ def check_session_fields(fields: dict, conference: Conference) -> dict:
             problems["ends_at"] = ["Must be after starts_at."]
         if starts_at < conference.starts_at:
             problems["starts_at"] = [f"Must not be before the conference starts "
-                                     f"({_iso(conference.starts_at)})."]
+                                     f"({iso(conference.starts_at)})."]
         if ends_at > conference.ends_at:
             problems.setdefault("ends_at", []).append(
-                f"Must not be after the conference ends ({_iso(conference.ends_at)}).")
+                f"Must not be after the conference ends ({iso(conference.ends_at)}).")
     ids = fields.get("speaker_ids", [])
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         problems["speaker_ids"] = ["Must be a list of speaker ids."]
@@ -238,15 +238,15 @@ def session_view(session: Session, timezone: str) -> dict:
         "conference_id": session.conference_id,
         "title": session.title,
         "description": session.description,
-        "starts_at": _iso(session.starts_at),
-        "ends_at": _iso(session.ends_at),
+        "starts_at": iso(session.starts_at),
+        "ends_at": iso(session.ends_at),
         "local_starts_at": session.starts_at.astimezone(zone).isoformat(),
         "local_ends_at": session.ends_at.astimezone(zone).isoformat(),
         "room": session.room,
         "track": session.track,
         "speaker_ids": list(session.speaker_ids),
-        "created_at": _iso(session.created_at),
-        "updated_at": _iso(session.updated_at),
+        "created_at": iso(session.created_at),
+        "updated_at": iso(session.updated_at),
     }
 
 
@@ -262,14 +262,14 @@ def speaker_view(speaker: Speaker, *, staff: bool) -> dict:
         "email": speaker.email if staff else None,
         "photo_url": speaker.photo_url,
         "links": [{"label": link.label, "url": link.url} for link in speaker.links],
-        "created_at": _iso(speaker.created_at),
-        "updated_at": _iso(speaker.updated_at),
+        "created_at": iso(speaker.created_at),
+        "updated_at": iso(speaker.updated_at),
     }
 
 
 def _session_snapshot(session: Session) -> dict:
     return {"title": session.title, "description": session.description,
-            "starts_at": _iso(session.starts_at), "ends_at": _iso(session.ends_at),
+            "starts_at": iso(session.starts_at), "ends_at": iso(session.ends_at),
             "room": session.room, "track": session.track,
             "speaker_ids": list(session.speaker_ids)}
 
@@ -351,10 +351,10 @@ def _overlapping(tenant_id: str, conference_id: str, room: str, starts_at: datet
 
 def _overlap_conflict(other: Session) -> Conflict:
     return Conflict(
-        f"Room {other.room!r} is taken by {other.title!r} from {_iso(other.starts_at)} to "
-        f"{_iso(other.ends_at)}.", code="session_overlap",
+        f"Room {other.room!r} is taken by {other.title!r} from {iso(other.starts_at)} to "
+        f"{iso(other.ends_at)}.", code="session_overlap",
         details={"session": {"id": str(other.id), "title": other.title, "room": other.room,
-                             "starts_at": _iso(other.starts_at), "ends_at": _iso(other.ends_at)}})
+                             "starts_at": iso(other.starts_at), "ends_at": iso(other.ends_at)}})
 
 
 def _check_speakers_exist(tenant_id: str, conference_id: str, speaker_ids: list[str]) -> None:
@@ -641,7 +641,7 @@ def agenda(tenant_id: str, conference: Conference, *, staff: bool) -> dict:
             for s in day_sessions]})
     return {"conference": {"id": str(conference.id), "title": conference.title,
                            "timezone": conference.timezone, "status": conference.status,
-                           "starts_at": _iso(conference.starts_at),
-                           "ends_at": _iso(conference.ends_at)},
+                           "starts_at": iso(conference.starts_at),
+                           "ends_at": iso(conference.ends_at)},
             "days": days}
 

@@ -8,12 +8,11 @@ so that a conference's history is one indexed query.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import mongoengine as me
 
-from models.base import TenantDocument, utcnow
+from models.base import TenantDocument, iso, utcnow
 
 SYSTEM_ACTOR = "system:beat"
 MAX_PAGE = 200
@@ -61,9 +60,5 @@ def public_view(entry: AuditLog) -> dict[str, Any]:
         "target_type": entry.target_type,
         "target_id": entry.target_id,
         "changes": entry.changes,
-        "at": _iso(entry.at),
+        "at": iso(entry.at),
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None

@@ -14,6 +14,15 @@ import mongoengine as me
 from mongoengine.queryset import QuerySet
 
 
+def iso(moment: datetime | None) -> str | None:
+    """A stored time as the API writes it: ISO 8601 in UTC with a Z."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # a connection without tz_aware: MongoDB stores UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def utcnow() -> datetime:
     # Mongo keeps milliseconds; truncating here keeps in-memory and stored values equal.
     now = datetime.now(UTC)

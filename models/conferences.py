@@ -20,7 +20,7 @@ import mongoengine as me
 
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
 from models import audit
-from models.base import TenantDocument, utcnow
+from models.base import TenantDocument, iso, utcnow
 
 STATUSES = ("draft", "published", "ongoing", "ended", "archived")
 TRANSITIONS = {
@@ -103,15 +103,15 @@ def public_view(conference: Conference) -> dict:
         "description": conference.description,
         "venue": conference.venue,
         "timezone": conference.timezone,
-        "starts_at": _iso(conference.starts_at),
-        "ends_at": _iso(conference.ends_at),
+        "starts_at": iso(conference.starts_at),
+        "ends_at": iso(conference.ends_at),
         "capacity": conference.capacity,
         "policy": _policy_dict(conference.policy),
         "status": conference.status,
         "allowed_transitions": list(TRANSITIONS[conference.status]),
         "created_by": conference.created_by,
-        "created_at": _iso(conference.created_at),
-        "updated_at": _iso(conference.updated_at),
+        "created_at": iso(conference.created_at),
+        "updated_at": iso(conference.updated_at),
     }
 
 
@@ -120,14 +120,6 @@ def _policy_dict(policy: ApprovalPolicy | None) -> dict:
     return {"mode": policy.mode, "waitlist": policy.waitlist,
             "email_domains": list(policy.email_domains), "rules_fallback": policy.rules_fallback,
             "plugin_rules": policy.plugin_rules}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:  # a connection without tz_aware: Mongo stores UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def to_utc(moment: datetime) -> datetime:

@@ -15,7 +15,7 @@ from typing import Any
 import mongoengine as me
 
 from meeteasy.errors import BadRequest, Conflict, NotFound
-from models.base import TenantDocument, utcnow
+from models.base import TenantDocument, iso, utcnow
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -77,16 +77,12 @@ def public_view(job: Job) -> dict[str, Any]:
         "attempts": job.attempts,
         "cancel_requested": job.cancel_requested,
         "user_id": job.user_id,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
         "cursor": encode_cursor(job),
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def create_job(tenant_id: str, user_id: str, kind: str, args: dict | None = None,

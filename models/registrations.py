@@ -14,7 +14,6 @@ import bisect
 import re
 from dataclasses import dataclass
 import secrets
-from datetime import datetime
 
 import mongoengine as me
 from bson import ObjectId
@@ -22,7 +21,7 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from meeteasy.errors import Conflict, NotFound
-from models.base import TenantDocument, utcnow
+from models.base import TenantDocument, iso, utcnow
 
 STATUSES = ("pending", "approved", "rejected", "waitlisted", "withdrawn")
 DECIDABLE = ("pending", "waitlisted")
@@ -126,10 +125,10 @@ def public_view(registration: Registration, *, waitlist_position: int | None = N
         "qr_payload": qr_payload(registration) if active_ticket else None,
         "registered_by": registration.registered_by,
         "decided_by": registration.decided_by,
-        "decided_at": _iso(registration.decided_at),
-        "created_at": _iso(registration.created_at),
-        "updated_at": _iso(registration.updated_at),
-        "history": [{"at": _iso(h.at), "by": h.by, "to": h.to, "reason": h.reason}
+        "decided_at": iso(registration.decided_at),
+        "created_at": iso(registration.created_at),
+        "updated_at": iso(registration.updated_at),
+        "history": [{"at": iso(h.at), "by": h.by, "to": h.to, "reason": h.reason}
                     for h in registration.history],
     }
 
@@ -137,10 +136,6 @@ def public_view(registration: Registration, *, waitlist_position: int | None = N
 def full_view(registration: Registration) -> dict:
     """The view with the live waitlist position (one indexed count when waitlisted)."""
     return public_view(registration, waitlist_position=waitlist_position(registration))
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def create_registration(tenant_id: str, conference_id: str, *, seq: int, registered_by: str,
