@@ -76,6 +76,9 @@ class JobTask(Task):
     reject_on_worker_lost = True
     # Retries are driven by __call__ (it must put the job back to `queued` first).
     max_retries = None
+    # Messages carry (tenant_id, job_id), not run()'s parameters: Celery must not check
+    # them against run()'s signature, or it refuses every retry.
+    typing = False
 
     def __call__(self, *, tenant_id: str, job_id: str) -> None:
         ensure_process_ready()

@@ -90,3 +90,19 @@ def test_two_deliveries_at_once_run_the_job_once(stack, tenant):
         {(1, polled["started_at"])}, pushed
     assert states.count("succeeded") == 1, states
     assert states[-1] == "succeeded"
+
+
+def test_every_job_task_accepts_its_message_and_can_be_retried(stack):
+    """A job task's message is (tenant_id, job_id), whatever run() takes; Celery must
+    accept it when the task is sent or retried (retry re-sends it with apply_async)."""
+    from tasks.app import app
+    from tasks.base import JobTask
+
+    app.loader.import_default_modules()
+    job_tasks = [task for task in app.tasks.values() if isinstance(task, JobTask)]
+    assert {task.name for task in job_tasks} >= {"diagnostics.ping", "registrations.apply_policy",
+                                                 "registrations.staff_decision",
+                                                 "registrations.export"}
+    for task in job_tasks:
+        # No job has this id: a worker that receives it finds nothing to claim.
+        task.apply_async(kwargs={"tenant_id": "no-tenant", "job_id": "no-job"}, queue="default")
