@@ -351,3 +351,18 @@ def test_capacity_cannot_drop_below_the_approved_count(stack, tenant):
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "capacity_below_approved"
     assert allowed.status_code == 200 and allowed.json()["capacity"] == 2
+
+
+def test_five_thousand_staff_decisions_in_one_go(stack, tenant):
+    conference_id = make_conference(tenant, mode="manual", form=None)
+    create_pending(tenant, conference_id, 5000)
+    with stack.client(token(tenant, "staff")) as client:
+        response = client.post(f"/conferences/{conference_id}/registrations/decisions",
+                               json={"action": "approve", "status": "pending"})
+        assert response.status_code == 202, response.text
+        job = wait_for_job(client, response.json()["job_id"], timeout=170)
+    assert job["state"] == "succeeded", job
+    assert job["result"] == {"approved": 5000, "rejected": 0, "skipped": []}
+    codes = [r.ticket_code for r in registration_store.Registration.objects(
+        tenant_id=tenant.id, conference_id=conference_id, status="approved").only("ticket_code")]
+    assert len(codes) == len(set(codes)) == 5000
