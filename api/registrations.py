@@ -20,7 +20,7 @@ from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
 from api.jobs import job_json
-from api.schemas import ERRORS, JobView, json_body, json_response
+from api.schemas import ERRORS, JobAccepted, JobView, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from models import amis, exports, invites
@@ -84,12 +84,6 @@ class RegistrationPage(BaseModel):
 class Withdrawn(BaseModel):
     registration: RegistrationView
     promotion_job_id: str | None
-
-
-class JobAccepted(BaseModel):
-    job_id: str
-    status_url: str
-    job: JobView
 
 
 class RegistrationFilters(Query):
@@ -217,13 +211,14 @@ async def list_registrations(request, conference_id: str):
     def page():
         conference = conference_store.get_conference(caller.tenant_id, conference_id,
                                                      visible_to_attendees=not caller.is_staff)
-        return store.list_registrations(
+        found = store.list_registrations(
             caller.tenant_id, str(conference.id), status=filters.status, text=filters.q,
             answers=answers, user_id=None if caller.is_staff else caller.user_id,
             after_seq=filters.after, limit=filters.limit)
+        positions = store.waitlist_positions(found)
+        return found, [store.public_view(r, waitlist_position=positions.get(r.id)) for r in found]
 
-    found = await offload.run_sync(page)
-    views = await offload.run_sync(lambda: [store.full_view(r) for r in found])
+    found, views = await offload.run_sync(page)
     next_after = found[-1].seq if len(found) == filters.limit else None
     return json({"items": views, "next_after": next_after})
 

@@ -194,6 +194,7 @@ def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str]
     if action not in ("approve", "reject"):
         raise ValidationFailed.for_fields({"action": ["Must be approve or reject."]})
     outcome = {"approved": 0, "rejected": 0, "skipped": []}
+    seen: set[str] = set()
     total = len(registration_ids)
     for start in range(0, total, BATCH):
         chunk = registration_ids[start:start + BATCH]
@@ -201,6 +202,7 @@ def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str]
         with conference_lock(tenant_id, conference_id):
             places = Places(conference_store.get_conference(tenant_id, conference_id))
             for registration in store.by_ids(tenant_id, conference_id, chunk):
+                seen.add(str(registration.id))
                 if registration.status not in store.DECIDABLE:
                     outcome["skipped"].append({"id": str(registration.id),
                                                "reason": f"already {registration.status}"})
@@ -218,13 +220,9 @@ def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str]
         announce(moved)
         if progress:
             progress(min(total, start + BATCH), total)
-    missing = set(registration_ids) - _seen(tenant_id, conference_id, registration_ids)
+    missing = set(registration_ids) - seen
     outcome["skipped"] += [{"id": rid, "reason": "not found"} for rid in sorted(missing)]
     return outcome
-
-
-def _seen(tenant_id: str, conference_id: str, ids: list[str]) -> set[str]:
-    return {str(r.id) for r in store.by_ids(tenant_id, conference_id, ids)}
 
 
 def announce(registrations: list[Registration]) -> None:
