@@ -72,6 +72,8 @@ class Conference(TenantDocument):
     # Counters handed out atomically: arrival order of registrations, waitlist order.
     registration_seq = me.IntField(default=0)
     waitlist_seq = me.IntField(default=0)
+    # The policy has looked at every registration up to this arrival number.
+    decided_seq = me.IntField(default=0)
     created_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
@@ -403,6 +405,10 @@ def next_registration_seq(tenant_id: str, conference_id: str) -> int:
     if conference is None:
         raise NotFound("No such conference.", code="conference_not_found")
     return conference.registration_seq
+
+
+def set_decided_seq(tenant_id: str, conference_id: str, seq: int) -> None:
+    Conference.objects(tenant_id=tenant_id, id=conference_id).update_one(set__decided_seq=seq)
 
 
 def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.exceptions import LockError
 from redis.lock import Lock
@@ -22,6 +23,7 @@ from meeteasy.redisconn import get_redis
 from models import conferences as conference_store
 from models import invites
 from models import registrations as store
+from models.base import utcnow
 from models.conferences import Conference
 from models.registrations import Registration
 from plugins import registry
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 LOCK_TIMEOUT = 15  # seconds a holder keeps the lock per batch; a dead holder's lock expires then
 LOCK_WAIT = 20  # seconds to wait for it (longer than LOCK_TIMEOUT) before the job is retried
 BATCH = 100
+ARRIVAL_GRACE = timedelta(seconds=5)
 HOOK_OF_STATUS = {"approved": "registration.approved", "rejected": "registration.rejected",
                   "waitlisted": "registration.waitlisted", "withdrawn": "registration.withdrawn",
                   "pending": "registration.created"}
@@ -137,11 +140,16 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
         conference = conference_store.get_conference(tenant_id, conference_id)
         places = Places(conference)
         moved += promote_waitlist(places)
+        watermark = conference.decided_seq
         while batch := store.unchecked_pending(tenant_id, conference_id, BATCH):
             lock.reacquire()
+            usable = _in_arrival_order(batch, watermark)
+            if not usable:
+                break
+            watermark = max(watermark, usable[-1].seq)
             by_actor: dict[str, list[store.Decision]] = {}
             overflow = []
-            for registration in batch:
+            for registration in usable:
                 verdict = policy_verdict(
                     conference, registration,
                     invite_valid=lambda r=registration: invites.redeem(tenant_id, conference_id,
@@ -159,7 +167,26 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
                 by_actor.setdefault(by, []).extend(full)
             for by, decisions in by_actor.items():
                 moved += store.decide_many(tenant_id, decisions, by=by)
+            conference_store.set_decided_seq(tenant_id, conference_id, watermark)
+            if len(usable) < len(batch):
+                break
     return sorted(moved, key=lambda r: r.seq)
+
+
+def _in_arrival_order(batch: list[Registration], watermark: int) -> list[Registration]:
+    """The registrations of ``batch`` (in arrival order) that may be decided now.
+
+    An arrival number is handed out before its registration is written, so a later
+    arrival can be visible before an earlier one. Deciding stops at such a gap while
+    it is young (its registration is probably still being written); an old gap is a
+    registration that was never written, or was decided by staff, and is passed."""
+    usable, expected = [], watermark + 1
+    for registration in batch:
+        if registration.seq > expected and utcnow() - registration.created_at < ARRIVAL_GRACE:
+            break
+        usable.append(registration)
+        expected = registration.seq + 1
+    return usable
 
 
 def _overflow(conference: Conference, registrations: list[tuple[Registration, str]]
@@ -251,6 +278,9 @@ def apply_policy_task(job: JobContext, conference_id: str, registration_id: str 
         announce(moved)
         if registration is not None:
             registration = store.get_registration(job.tenant_id, registration_id)
+            if not registration.policy_checked and registration.status == "pending":
+                # An earlier arrival is still being written: decide after it (retried shortly).
+                raise TransientError("Waiting for earlier registrations to be stored.")
     result = {"decided": len(moved)}
     if registration is not None:
         result["registration"] = store.full_view(registration)
