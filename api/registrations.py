@@ -22,11 +22,13 @@ from api.idempotency import idempotent
 from api.jobs import job_json
 from api.schemas import ERRORS, JobAccepted, JobView, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
+from meeteasy import push
 from meeteasy.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from models import amis, exports, invites
 from models import conferences as conference_store
 from models import forms as form_store
 from models import registrations as store
+from models import seat_assignments as seats
 from models import users as user_store
 from tasks.events import announce
 from tasks.jobs import start_job
@@ -39,12 +41,34 @@ ANSWER = "answer."  # query prefix of form-answer filters
 FIELD_NAME = re.compile(r"^[A-Za-z_][\w-]*(?:\.[\w-]+)*$")
 
 
+class SeatingWishes(Body):
+    party: str | None = Field(None, min_length=1, max_length=100, description=(
+        "People giving the same party sit together."))
+    category: str | None = Field(None, min_length=1, max_length=40)
+    accessible: bool | None = None
+    priority: Literal["vip", "standard"] | None = Field(None, description="Staff only.")
+
+
+def wishes_fields(body: SeatingWishes) -> dict:
+    """The registration fields a body sets (only those the client gave)."""
+    names = {"party": "party", "category": "seat_category", "accessible": "needs_accessible",
+             "priority": "priority"}
+    fields = {names[key]: value for key, value in body.model_dump(exclude_unset=True).items()}
+    if "needs_accessible" in fields:
+        fields["needs_accessible"] = bool(fields["needs_accessible"])
+    if "priority" in fields:
+        fields["priority"] = fields["priority"] or "standard"
+    return fields
+
+
 class RegisterBody(Body):
     answers: dict[str, Any] = Field(default_factory=dict, description="Answers to the current form.")
     invite_code: str | None = Field(None, min_length=1, max_length=100)
     email: str | None = Field(None, max_length=320, description=(
         "Staff only: register someone else, identified by email."))
     name: str | None = Field(None, max_length=300)
+    seating: SeatingWishes | None = Field(None, description=(
+        "Seating wishes: a party to sit with, a category, accessibility (priority: staff only)."))
 
 
 class RegistrationView(BaseModel):
@@ -67,6 +91,7 @@ class RegistrationView(BaseModel):
     created_at: str
     updated_at: str
     history: list[dict[str, Any]]
+    seating: dict[str, Any]
 
 
 class RegistrationAccepted(BaseModel):
@@ -135,11 +160,14 @@ def register(caller, conference_id: str, body: RegisterBody, idempotency_key: st
     elif answers:
         raise ValidationFailed.for_fields({"answers": ["This conference has no form to answer."]})
     user_id, email, name = _registrant(caller, body)
+    seating = wishes_fields(body.seating) if body.seating else {}
+    if "priority" in seating and not caller.is_staff:
+        raise Forbidden("Only staff set a registration's priority.", code="missing_role")
     registration = store.create_registration(
         caller.tenant_id, str(conference.id),
         seq=conference_store.next_registration_seq(caller.tenant_id, str(conference.id)),
         registered_by=caller.user_id, user_id=user_id, email=email, name=name, answers=answers,
-        form_version=form.version if form else None, invite_code=body.invite_code)
+        form_version=form.version if form else None, invite_code=body.invite_code, seating=seating)
     try:
         job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                         {"conference_id": str(conference.id), "registration_id": str(registration.id)},
@@ -336,6 +364,9 @@ async def withdraw(request, registration_id: str):
                               user_id=None if caller.is_staff else caller.user_id)
         view = store.full_view(done)
         announce("registration.withdrawn", view, tenant_id=caller.tenant_id, user_id=done.user_id)
+        if seats.release(caller.tenant_id, done.conference_id, str(done.id)) is not None:
+            push.emit("seat.updated", seats.seat_event(done.conference_id, str(done.id), None),
+                      tenant_id=caller.tenant_id, user_id=done.user_id)
         job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                         {"conference_id": done.conference_id})
         return view, job

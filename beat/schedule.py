@@ -19,6 +19,10 @@ app.conf.beat_schedule = {
     },
     "advance-conferences": {"task": "conferences.advance_by_dates", "schedule": 60.0,
                             "options": {"queue": "default", "expires": 60.0}},
+    "release-expired-seat-holds": {"task": "seating.release_expired_holds",
+                                   "schedule": settings.hold_sweep_interval,
+                                   "options": {"queue": "seating",
+                                               "expires": settings.hold_sweep_interval}},
 }
 # Beat wakes at least this often and renews its lock each time; if it dies, the lock
 # expires after five such intervals and a standby takes over. The timeout is set here,

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         5, ge=0, le=50, description="Attempts after the first for transient failures.")
     reaper_interval: float = Field(
         60.0, gt=0, description="Seconds between beat runs of the stuck-job reaper.")
+    hold_sweep_interval: float = Field(
+        30.0, gt=0, description="Seconds between beat runs that release expired seat holds.")
+    max_seatmap_bytes: int = Field(
+        16_777_216, ge=1024, description="Larger seat map uploads (JSON or CSV) get 413; other "
+        "bodies are limited by MAX_BODY_BYTES.")
     queued_job_grace: int = Field(
         600, ge=1, description="A job still `queued` this long is sent again by the reaper.")
 

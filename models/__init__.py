@@ -3,6 +3,7 @@
 from models import agenda, audit, conferences  # noqa: F401  (registers documents)
 from models import idempotency, jobs, tenants, tokens, users  # noqa: F401  (registers documents)
 from models import activity, exports, forms, invites, plugins, registrations  # noqa: F401
+from models import seat_assignments, seatmaps  # noqa: F401
 from models.base import all_documents
 
 

@@ -28,6 +28,8 @@ DECIDABLE = ("pending", "waitlisted")
 WITHDRAWABLE = ("pending", "approved", "waitlisted")
 TICKET_BYTES = 18  # 144 bits of randomness, 24 URL-safe characters
 MAX_PAGE = 500
+PRIORITIES = ("vip", "standard")  # the seat assignment serves VIPs first
+SEATING_FIELDS = ("party", "seat_category", "needs_accessible", "priority")
 
 
 class HistoryEntry(me.EmbeddedDocument):
@@ -58,6 +60,11 @@ class Registration(TenantDocument):
     decided_by = me.StringField(null=True)
     decided_at = me.DateTimeField(null=True)
     history = me.EmbeddedDocumentListField(HistoryEntry)
+    # What the seat assignment needs to know (models/seatmaps.py, tasks/seating/).
+    party = me.StringField(null=True, max_length=100)  # people sharing it sit together
+    seat_category = me.StringField(null=True, max_length=40)  # None: any category
+    needs_accessible = me.BooleanField(default=False)
+    priority = me.StringField(choices=PRIORITIES, default="standard")  # set by staff
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
     # Each query shape below has an index whose leading fields are exactly its filter:
@@ -130,7 +137,14 @@ def public_view(registration: Registration, *, waitlist_position: int | None = N
         "updated_at": iso(registration.updated_at),
         "history": [{"at": iso(h.at), "by": h.by, "to": h.to, "reason": h.reason}
                     for h in registration.history],
+        "seating": seating_view(registration),
     }
+
+
+def seating_view(registration: Registration) -> dict:
+    return {"party": registration.party, "category": registration.seat_category,
+            "accessible": bool(registration.needs_accessible),
+            "priority": registration.priority or "standard"}
 
 
 def full_view(registration: Registration) -> dict:
@@ -140,12 +154,15 @@ def full_view(registration: Registration) -> dict:
 
 def create_registration(tenant_id: str, conference_id: str, *, seq: int, registered_by: str,
                         user_id: str | None, email: str | None, name: str, answers: dict,
-                        form_version: int | None, invite_code: str | None) -> Registration:
-    """Store a pending registration; 409 if this person already registered."""
+                        form_version: int | None, invite_code: str | None,
+                        seating: dict | None = None) -> Registration:
+    """Store a pending registration; 409 if this person already registered.
+    ``seating`` may set the fields of SEATING_FIELDS."""
     now = utcnow()
     registration = Registration(
         tenant_id=tenant_id, conference_id=conference_id, user_id=user_id, email=email, name=name,
         answers=answers, form_version=form_version, invite_code=invite_code, seq=seq,
+        **{key: value for key, value in (seating or {}).items() if key in SEATING_FIELDS},
         registered_by=registered_by, created_at=now, updated_at=now,
         history=[HistoryEntry(at=now, by=registered_by, to="pending", reason="registered")])
     try:
@@ -421,3 +438,32 @@ def withdraw(tenant_id: str, registration_id: str, by: str, *, user_id: str | No
         raise Conflict(f"A {registration.status} registration cannot be withdrawn.",
                        code="not_withdrawable")
     return done
+
+
+def update_seating(tenant_id: str, registration_id: str, changes: dict, by: str,
+                   *, user_id: str | None = None) -> Registration:
+    """Change what the seat assignment knows of a registration (party, category,
+    accessibility, priority); recorded in its history. With ``user_id``, only that
+    person's own registration."""
+    registration = get_registration(tenant_id, registration_id, user_id=user_id)
+    changes = {key: value for key, value in changes.items() if key in SEATING_FIELDS}
+    if not changes:
+        return registration
+    now = utcnow()
+    said = ", ".join(f"{key}={value!r}" for key, value in sorted(changes.items()))
+    updated = Registration.objects(tenant_id=tenant_id, id=registration.id).modify(
+        new=True, set__updated_at=now,
+        push__history=HistoryEntry(at=now, by=by, to=registration.status, reason=f"seating: {said}"),
+        **{f"set__{key}": value for key, value in changes.items()})
+    if updated is None:
+        raise NotFound("No such registration.", code="registration_not_found")
+    return updated
+
+
+def approved_for_seating(tenant_id: str, conference_id: str) -> list[Registration]:
+    """Every approved registration with what the seat assignment reads, in arrival order."""
+    return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                     status="approved")
+                .only("id", "seq", "user_id", "name", "party", "seat_category",
+                      "needs_accessible", "priority")
+                .order_by("seq"))

@@ -22,7 +22,7 @@ def restore_sweep_seconds(visibility_timeout: int) -> int:
 
 app = Celery("meeteasy", include=[
     "tasks.diagnostics", "tasks.maintenance", "tasks.registrations", "tasks.exports", "tasks.plugins",
-    "tasks.conferences",
+    "tasks.conferences", "tasks.seating.jobs",
 ])
 app.conf.update(
     broker_url=settings.redis_url,

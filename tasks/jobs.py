@@ -23,6 +23,7 @@ KINDS = {
     "registrations.apply_policy": "default",
     "registrations.staff_decision": "default",
     "registrations.export": "analytics",
+    "seating.auto_assign": "seating",
 }
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
 

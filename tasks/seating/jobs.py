@@ -1,0 +1,158 @@
+"""The seating tasks: automatic assignment (queue ``seating``) and the release of expired holds.
+
+:func:`auto_assign` is the plain function the task wraps. Under the conference's
+seating lock it reads the map, the approved registrations and the occupied seats,
+lets :func:`tasks.seating.assign.assign` seat whoever has no seat yet (everyone
+else keeps theirs), and stores the new seats in batches, renewing the lock between
+them. The unique indexes on seats are the last word: a seat somebody took anyway
+is reported, never shared. A run killed half-way leaves some new seats stored and
+the rest not; the next run keeps the stored ones and seats the rest, next to their
+party where it can.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from meeteasy import push
+from models import registrations as registration_store
+from models import seat_assignments as seats
+from models import seatmaps
+from models.base import utcnow
+from tasks.app import app, long_running
+from tasks.base import JobContext, JobTask, ensure_process_ready
+from tasks.seating.assign import STANDARD, VIP, Options, Request, assign
+from tasks.seating.maps import layout_of
+
+log = logging.getLogger(__name__)
+STORE_BATCH = 1000
+REPORT_LIMIT = 1000  # unseated people and split parties listed in a job's result
+BANDS = {VIP: "vip", STANDARD: "standard"}
+
+
+def announce_seat(tenant_id: str, conference_id: str, registration_id: str, user_id: str | None,
+                  assignment, *, staff: bool = True) -> None:
+    push.emit("seat.updated", seats.seat_event(conference_id, registration_id, assignment),
+              tenant_id=tenant_id, user_id=user_id, staff=staff)
+
+
+def request_of(registration) -> Request:
+    return Request(registration=str(registration.id), order=registration.seq,
+                   band=VIP if registration.priority == "vip" else STANDARD,
+                   party=registration.party or None, category=registration.seat_category or None,
+                   accessible=bool(registration.needs_accessible))
+
+
+def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
+                progress: Callable[[int, str], None] | None = None) -> dict:
+    """Seat every approved registration of the conference that has no seat yet; see the
+    module docstring. Returns the job's result (counts, who stayed unseated and why,
+    split and stacked parties, quality)."""
+    report = progress or (lambda percent, message: None)
+    with seats.seating_lock(tenant_id, conference_id) as lock:
+        spec = seatmaps.unpack(seatmaps.get_map(tenant_id, conference_id))
+        layout = layout_of(spec)
+        approved = registration_store.approved_for_seating(tenant_id, conference_id)
+        by_id = {str(r.id): r for r in approved}
+        occupied = seats.all_of(tenant_id, conference_id)
+        # Seats of people no longer approved (withdrawn, rejected) go back to the pool;
+        # holds stay until they expire (a seat may be held for someone not yet approved).
+        # So do seats not on the map: a swap whose writer died between its steps.
+        stale = [a.registration_id for a in occupied
+                 if (a.kind == "assigned" and a.registration_id not in by_id)
+                 or seats.is_parked(a.seat_id) or a.seat_id not in layout]
+        released = seats.release_many(tenant_id, conference_id, stale)
+        stale_set = set(stale)
+        taken = {a.seat_id: a.registration_id for a in occupied if a.registration_id not in stale_set}
+        requests = [request_of(r) for r in approved]
+        report(1, f"Seating {len(requests) - len(taken)} people on a map of {len(layout)} seats.")
+
+        def computed(done: int, units: int) -> None:
+            lock.reacquire()
+            report(1 + 49 * done // max(units, 1), f"Placed {done} of {units} groups.")
+
+        result = assign(layout, requests, taken, Options(progress=computed))
+        lock.reacquire()
+        refused = _store(tenant_id, conference_id, result.assignments, by_id, by, lock, report)
+    quality = result.quality
+    seated_before = set(taken.values())
+    unseated = [{"registration_id": u.registration, "reason": str(u.reason)} for u in result.unseated]
+    unseated += [{"registration_id": rid, "reason": "seat_taken"} for rid in refused]
+    return {
+        "seated": len(result.assignments) - len(refused),
+        "already_seated": sum(1 for r in requests if r.registration in seated_before),
+        "released": released,
+        "unseated_count": len(unseated),
+        "unseated_by_reason": dict(Counter(u["reason"] for u in unseated)),
+        "unseated": unseated[:REPORT_LIMIT],
+        "splits": [_party_json(p) for p in result.splits[:REPORT_LIMIT]],
+        "stacked": [_party_json(p) for p in result.stacked[:REPORT_LIMIT]],
+        "quality": {"parties": quality.parties, "in_one_row": quality.in_one_row,
+                    "stacked": quality.stacked, "split": quality.split,
+                    "incomplete": quality.incomplete,
+                    "together_share": round(quality.together_share, 4),
+                    "mean_rank_by_band": {BANDS.get(band, str(band)): round(rank, 3)
+                                          for band, rank in quality.mean_rank_by_band.items()}},
+    }
+
+
+def _store(tenant_id: str, conference_id: str, assignments: dict[str, str], by_id: dict, by: str,
+           lock, report: Callable[[int, str], None]) -> list[str]:
+    """Write the new seats a batch at a time (a party's members are consecutive, so a
+    run killed between batches leaves parties whole as often as possible); returns the
+    registrations a unique index refused."""
+    items = list(assignments.items())
+    refused: list[str] = []
+    for start in range(0, len(items), STORE_BATCH):
+        batch = [(rid, seat, by_id[rid].user_id) for rid, seat in items[start:start + STORE_BATCH]]
+        stored, lost = seats.insert_many(tenant_id, conference_id, batch, by)
+        refused += lost
+        lock.reacquire()
+        for assignment in stored:
+            if assignment.user_id:
+                announce_seat(tenant_id, conference_id, assignment.registration_id,
+                              assignment.user_id, assignment, staff=False)
+        done = min(len(items), start + STORE_BATCH)
+        report(50 + 50 * done // max(len(items), 1), f"Stored {done} of {len(items)} seats.")
+    if refused:
+        log.warning("auto-assign of %s/%s: %d seats were taken by a writer without the lock",
+                    tenant_id, conference_id, len(refused))
+    return refused
+
+
+def _party_json(party) -> dict:
+    return {"party": party.party, "formation": party.formation,
+            "reason": str(party.reason) if party.reason else None,
+            "groups": [{"section": g.section, "row": g.row, "seats": list(g.seats)}
+                       for g in party.groups]}
+
+
+def release_expired_holds() -> dict:
+    """Free every hold past its time (conditional on the hold being unchanged, so a hold
+    confirmed or renewed meanwhile stays); tell each person."""
+    released = []
+    for hold in seats.expired_holds(utcnow()):
+        gone = seats.release_expired(hold)
+        if gone is not None:
+            released.append(gone.seat_id)
+            announce_seat(gone.tenant_id, gone.conference_id, gone.registration_id, gone.user_id, None)
+    if released:
+        log.info("released %d expired seat holds", len(released))
+    return {"released": len(released)}
+
+
+# --- tasks: thin wrappers -------------------------------------------------------------
+
+
+@app.task(base=JobTask, name="seating.auto_assign", **long_running())
+def auto_assign_task(job: JobContext, conference_id: str) -> dict:
+    return auto_assign(job.tenant_id, conference_id, by=f"auto:{job.job.id}",
+                       progress=lambda percent, message: job.progress(percent, message))
+
+
+@app.task(name="seating.release_expired_holds", acks_late=True, reject_on_worker_lost=True)
+def release_expired_holds_task() -> dict:
+    ensure_process_ready()
+    return release_expired_holds()
