@@ -32,8 +32,13 @@ the best one instead of the best one).
 parties of five to eight only, so that no party fits any block and every one needs a
 stack of rows (or the repair).
 
-Store time: there is no database here. The integration should time its bulk write at
-``STORE_HOOK`` below and report it in the ``store ms`` column.
+Store time (``--store``): the script starts its own SecantusDB (free port, stopped by PID
+at the end; nothing else is touched) and writes each result as the task does, through
+``models.seat_assignments.insert_many`` in batches of ``tasks.seating.jobs.STORE_BATCH``
+into a fresh conference, with the unique (conference, seat) and (conference, person)
+indexes in place. ``store ms`` is the median of the runs; ``raw ms`` is the baseline of
+that write: the same rows as plain dicts, one pymongo ``insert_many`` into a collection
+without indexes. Without ``--store``, those columns print ``-``.
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ import argparse
 import random
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +67,7 @@ STRATEGIES = {
     "bestfit": Options(fit_slack=1.0),
 }
 
-# Integration hook: replace with a function (assignments: list[dict]) -> None that writes the
-# batch (e.g. insert_many into the seat assignments collection) to measure the store time.
-STORE_HOOK: Callable[[list[dict]], None] | None = None
+STORE: Store | None = None  # set by --store
 
 
 def make_layout(n_seats: int, seed: int = 1) -> Layout:
@@ -189,6 +193,50 @@ def write_batch(conference: str, assignments: dict[str, str]) -> list[dict]:
             for reg, seat in assignments.items()]
 
 
+class Store:
+    """The task's write path on a SecantusDB of the benchmark's own."""
+
+    def __init__(self, workdir: Path):
+        import os
+
+        from meeteasy import embedded
+
+        port = embedded.free_port()
+        self.server = embedded.start_mongo(workdir / "mongodb", workdir / "mongodb.log", port=port)
+        os.environ.update(MEETEASY_MONGODB_URI=f"mongodb://127.0.0.1:{port}/?directConnection=true",
+                          MEETEASY_MONGODB_DB="meeteasy_bench")
+        from meeteasy import db
+        from meeteasy.settings import get_settings
+
+        get_settings.cache_clear()
+        db.connect(get_settings())
+        from models.seat_assignments import SeatAssignment
+
+        SeatAssignment.ensure_indexes()
+        self.raw = SeatAssignment._get_collection().database["bench_raw_assignments"]
+
+    def ours(self, assignments: dict[str, str]) -> None:
+        from models import seat_assignments
+        from tasks.seating.jobs import STORE_BATCH
+
+        conference = uuid.uuid4().hex
+        items = [(reg, seat, None) for reg, seat in assignments.items()]
+        for start in range(0, len(items), STORE_BATCH):
+            _, refused = seat_assignments.insert_many("bench", conference,
+                                                      items[start:start + STORE_BATCH], "bench")
+            assert not refused
+
+    def baseline(self, batch: list[dict]) -> None:
+        if batch:
+            self.raw.insert_many([dict(row) for row in batch], ordered=False)
+
+    def stop(self) -> None:
+        from meeteasy import db
+
+        db.disconnect()
+        self.server.stop()
+
+
 def rank(ranks: dict[int, float], band: int) -> str:
     return f"{ranks[band]:.2f}" if band in ranks else "-"
 
@@ -209,13 +257,26 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=0, help="runs per point (default 5, 3 at 50k)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--hard", action="store_true", help="also the adversarial map")
+    ap.add_argument("--store", action="store_true", help="also time the write to SecantusDB")
     args = ap.parse_args()
+    global STORE
+    if args.store:
+        workdir = Path(tempfile.mkdtemp(prefix="meeteasy-bench-seating-"))
+        STORE = Store(workdir)
+    try:
+        run(args)
+    finally:
+        if STORE is not None:
+            STORE.stop()
+
+
+def run(args) -> None:
     sizes = [int(s) for s in args.seats.split(",")]
     if args.quick:
         sizes = [s for s in sizes if s <= 10_000]
     fills = [float(f) for f in args.fills.split(",")]
     head = (f"{'seats':>10} {'fill':>5} {'algo':<8} {'people':>6} {'parties':>7} "
-            f"{'compute ms':>10} {'ratio':>6} {'batch ms':>8} {'store ms':>8} "
+            f"{'compute ms':>10} {'ratio':>6} {'batch ms':>8} {'store ms':>8} {'raw ms':>7} "
             f"{'together':>8} {'one row':>7} {'splits':>6} {'unseated':>8} "
             f"{'rank VIP':>8} {'rank std':>8} {'in order':>8}")
     print(head)
@@ -245,14 +306,15 @@ def report(layout: Layout, requests: list[Request], fill: float, runs: int,
     for name, t, assignments in rows:
         q = measure(layout, requests, assignments)
         tb, batch = timed(lambda: write_batch("conf", assignments), runs)
-        store = "hook"
-        if STORE_HOOK is not None:
-            ts, _ = timed(lambda: STORE_HOOK(batch), 1)
-            store = f"{ts * 1000:.0f}"
+        store = raw = "-"
+        if STORE is not None and name in ("baseline", "ours"):
+            ts, _ = timed(lambda: STORE.ours(assignments), min(runs, 3))
+            tr, _ = timed(lambda: STORE.baseline(batch), min(runs, 3))
+            store, raw = f"{ts * 1000:.0f}", f"{tr * 1000:.0f}"
         ratio = "" if name == "baseline" else f"{t / base_t:.1f}"
         ranks = q.mean_rank_by_band
         print(f"{label + str(len(layout)):>10} {fill:>5.0%} {name:<8} {people:>6} {n_parties:>7} "
-              f"{t * 1000:>10.0f} {ratio:>6} {tb * 1000:>8.1f} {store:>8} "
+              f"{t * 1000:>10.0f} {ratio:>6} {tb * 1000:>8.1f} {store:>8} {raw:>7} "
               f"{q.together_share:>8.1%} {q.in_one_row / max(q.parties, 1):>7.1%} "
               f"{q.split:>6} {q.unseated:>8} "
               f"{rank(ranks, VIP):>8} {rank(ranks, STANDARD):>8} "
