@@ -148,7 +148,7 @@ async def _read_upload(request) -> bytes:
 def _save(caller, conference_id: str, parse, version: int | None):
     conference = conference_store.get_conference(caller.tenant_id, conference_id)
     cid = str(conference.id)
-    spec = parse(seatmaps.find_map(caller.tenant_id, cid))
+    spec = parse(seatmaps.find_map(caller.tenant_id, cid))  # metadata only (its categories)
     with seats.seating_lock(caller.tenant_id, cid):
         occupied = {a.seat_id: a.registration_id for a in seats.all_of(caller.tenant_id, cid)}
         saved = seatmaps.save_map(caller.tenant_id, cid, spec, caller.user_id, occupied,
@@ -229,7 +229,7 @@ async def get_map(request, conference_id: str):
     def read():
         conference = conference_store.get_conference(caller.tenant_id, conference_id)
         document = seatmaps.get_map(caller.tenant_id, str(conference.id))
-        spec = seatmaps.unpack(document)
+        spec = seatmaps.load_spec(caller.tenant_id, str(conference.id))
         counts, occupants = _occupancy(spec, seats.all_of(caller.tenant_id, str(conference.id)))
         return {"map": seatmaps.summary(document), "occupancy": counts,
                 "layout": seatmaps.export_json(spec, occupants)}
@@ -247,7 +247,7 @@ async def get_map_csv(request, conference_id: str):
 
     def read():
         conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        return seatmaps.export_csv(seatmaps.unpack(seatmaps.get_map(caller.tenant_id, str(conference.id))))
+        return seatmaps.export_csv(seatmaps.load_spec(caller.tenant_id, str(conference.id)))
 
     text = await offload.run_sync(read)
     return raw(text.encode("utf-8"), content_type="text/csv; charset=utf-8",
@@ -298,12 +298,12 @@ def _registration(caller, conference_id: str, registration_id: str, statuses: tu
 
 
 def _seat_on_map(spec: seatmaps.MapSpec, seat_id: str) -> seatmaps.SeatSpec:
-    for sid, _, _, seat in spec.seats():
-        if sid == seat_id:
-            if "blocked" in seat.attributes:
-                raise Conflict(f"Seat {seat_id} is blocked.", code="seat_blocked")
-            return seat
-    raise ValidationFailed.for_fields({"seat_id": [f"No seat {seat_id!r} on the map."]})
+    seat = spec.seat(seat_id)
+    if seat is None:
+        raise ValidationFailed.for_fields({"seat_id": [f"No seat {seat_id!r} on the map."]})
+    if "blocked" in seat.attributes:
+        raise Conflict(f"Seat {seat_id} is blocked.", code="seat_blocked")
+    return seat
 
 
 def _warnings(registration, seat: seatmaps.SeatSpec) -> list[str]:
@@ -321,7 +321,7 @@ def _place(caller, conference_id: str, registration_id: str, seat_id: str,
     cid = str(conference.id)
     registration = _registration(caller, cid, registration_id,
                                  HOLDABLE if hold_minutes else ("approved",))
-    seat = _seat_on_map(seatmaps.unpack(seatmaps.get_map(caller.tenant_id, cid)), seat_id)
+    seat = _seat_on_map(seatmaps.load_spec(caller.tenant_id, cid), seat_id)
     with seats.seating_lock(caller.tenant_id, cid):
         before, after = seats.place(caller.tenant_id, cid, str(registration.id), seat_id,
                                     user_id=registration.user_id, by=caller.user_id,

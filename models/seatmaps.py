@@ -18,6 +18,7 @@ import csv
 import io
 import math
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,7 @@ class MapSpec:
     categories: list[str]
     sections: list[SectionSpec]
     stage_x: float | None = None
+    _by_id: dict | None = field(default=None, repr=False, compare=False)
 
     def seats(self):
         """(seat id, section, row, seat) for every seat, in map order."""
@@ -79,6 +81,12 @@ class MapSpec:
             for row in section.rows:
                 for seat in row.seats:
                     yield seat_id(section.name, row.label, seat.label), section, row, seat
+
+    def seat(self, sid: str) -> SeatSpec | None:
+        """The seat with this id, or None (indexed on first use)."""
+        if self._by_id is None:
+            self._by_id = {s_id: seat for s_id, _, _, seat in self.seats()}
+        return self._by_id.get(sid)
 
     @property
     def seat_count(self) -> int:
@@ -98,6 +106,7 @@ class SeatMap(TenantDocument):
     #   [attributes], rank], ...]}]}] — see the module docstring for why it is packed.
     sections = me.ListField(me.DictField())
     seat_count = me.IntField(required=True, default=0)
+    outline = me.ListField(me.DictField())  # [{"name", "rows", "seats"}]: summaries skip `sections`
     updated_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
@@ -475,14 +484,46 @@ def _num(value: float) -> str:
 
 
 def get_map(tenant_id: str, conference_id: str) -> SeatMap:
-    found = SeatMap.objects(tenant_id=tenant_id, conference_id=conference_id).first()
+    """The map's metadata (its seats are not read: see :func:`load_spec`), or NotFound."""
+    found = find_map(tenant_id, conference_id)
     if found is None:
         raise NotFound("This conference has no seat map yet.", code="seat_map_not_found")
     return found
 
 
 def find_map(tenant_id: str, conference_id: str) -> SeatMap | None:
-    return SeatMap.objects(tenant_id=tenant_id, conference_id=conference_id).first()
+    return SeatMap.objects(tenant_id=tenant_id, conference_id=conference_id).exclude("sections").first()
+
+
+_SPECS: OrderedDict[tuple[str, str], tuple[int, MapSpec]] = OrderedDict()
+SPEC_CACHE = 4  # maps a process keeps unpacked (a 50,000-seat map is some 20 MB of objects)
+
+
+def load_spec(tenant_id: str, conference_id: str, *, missing_ok: bool = False) -> MapSpec | None:
+    """The map's seats. Read raw: mongoengine's conversion of 50,000 nested arrays costs
+    about a second, pymongo's a third of that. A process keeps the last few maps and reads
+    one again only when its version changed (one small indexed read to check). Callers
+    must not modify the result."""
+    collection = SeatMap._get_collection()
+    where = {"tenant_id": tenant_id, "conference_id": conference_id}
+    head = collection.find_one(where, {"version": 1})
+    if head is None:
+        if missing_ok:
+            return None
+        raise NotFound("This conference has no seat map yet.", code="seat_map_not_found")
+    key = (tenant_id, conference_id)
+    cached = _SPECS.get(key)
+    if cached is not None and cached[0] == head["version"]:
+        _SPECS.move_to_end(key)
+        return cached[1]
+    document = collection.find_one(where)
+    if document is None:  # replaced by nothing in between: maps are never deleted
+        raise NotFound("This conference has no seat map yet.", code="seat_map_not_found")
+    spec = unpack(document)
+    _SPECS[key] = (document["version"], spec)
+    while len(_SPECS) > SPEC_CACHE:
+        _SPECS.popitem(last=False)
+    return spec
 
 
 def save_map(tenant_id: str, conference_id: str, spec: MapSpec, by: str,
@@ -494,7 +535,8 @@ def save_map(tenant_id: str, conference_id: str, spec: MapSpec, by: str,
     listing them) until its occupant is moved. The caller holds the seating lock, so no
     seat is taken between that check and this write. ``expected_version`` makes the
     write conditional (409 ``seat_map_changed`` if someone saved in between)."""
-    refused = occupied_conflicts(find_map(tenant_id, conference_id), spec, occupied or {})
+    current = load_spec(tenant_id, conference_id, missing_ok=True) if occupied else None
+    refused = occupied_conflicts(current, spec, occupied or {})
     if refused:
         raise Conflict(f"{len(refused)} occupied seat(s) would be removed, re-categorised or blocked; "
                        "move or release their occupants first.", code="seats_occupied",
@@ -502,6 +544,9 @@ def save_map(tenant_id: str, conference_id: str, spec: MapSpec, by: str,
     now = utcnow()
     fields = {"categories": spec.categories, "stage_x": spec.stage_x,
               "sections": packed_sections(spec), "seat_count": spec.seat_count,
+              "outline": [{"name": section.name, "rows": len(section.rows),
+                           "seats": sum(len(row.seats) for row in section.rows)}
+                          for section in spec.sections],
               "updated_by": by, "updated_at": now}
     collection = SeatMap._get_collection()
     query: dict[str, Any] = {"tenant_id": tenant_id, "conference_id": conference_id}
@@ -511,7 +556,8 @@ def save_map(tenant_id: str, conference_id: str, spec: MapSpec, by: str,
         document = collection.find_one_and_update(
             query, {"$set": fields, "$inc": {"version": 1},
                     "$setOnInsert": {"created_at": now}},
-            upsert=expected_version is None, return_document=ReturnDocument.AFTER)
+            projection={"sections": 0}, upsert=expected_version is None,
+            return_document=ReturnDocument.AFTER)
     except DuplicateKeyError:  # two first saves racing: one upsert loses on the unique index
         document = None
     if document is None:
@@ -520,12 +566,13 @@ def save_map(tenant_id: str, conference_id: str, spec: MapSpec, by: str,
     return SeatMap._from_son(document)
 
 
-def occupied_conflicts(current: SeatMap | None, spec: MapSpec,
+def occupied_conflicts(current: MapSpec | SeatMap | dict | None, spec: MapSpec,
                        occupied: dict[str, str]) -> list[dict]:
-    """Occupied seats that ``spec`` would remove or move to another category."""
+    """Occupied seats that ``spec`` would remove, move to another category or newly block."""
     if current is None or not occupied:
         return []
-    before = {sid: seat for sid, _, _, seat in unpack(current).seats()}
+    before_spec = current if isinstance(current, MapSpec) else unpack(current)
+    before = {sid: seat for sid, _, _, seat in before_spec.seats()}
     after = {sid: seat for sid, _, _, seat in spec.seats()}
     out = []
     for sid, registration in sorted(occupied.items()):
@@ -536,7 +583,7 @@ def occupied_conflicts(current: SeatMap | None, spec: MapSpec,
             problem = "removed"
         elif after[sid].category != before[sid].category:
             problem = f"category {before[sid].category} → {after[sid].category}"
-        elif "blocked" in after[sid].attributes:
+        elif "blocked" in after[sid].attributes and "blocked" not in before[sid].attributes:
             problem = "blocked"
         if problem:
             out.append({"seat": sid, "registration_id": registration, "problem": problem})
@@ -548,8 +595,6 @@ def summary(document: SeatMap) -> dict:
     return {"conference_id": document.conference_id, "version": document.version,
             "categories": list(document.categories), "stage_x": document.stage_x,
             "seat_count": document.seat_count,
-            "sections": [{"name": s["name"], "rows": len(s["rows"]),
-                          "seats": sum(len(r["seats"]) for r in s["rows"])}
-                         for s in document.sections],
+            "sections": [dict(section) for section in document.outline],
             "updated_by": document.updated_by, "created_at": iso(document.created_at),
             "updated_at": iso(document.updated_at)}

@@ -52,7 +52,7 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
     split and stacked parties, quality)."""
     report = progress or (lambda percent, message: None)
     with seats.seating_lock(tenant_id, conference_id) as lock:
-        spec = seatmaps.unpack(seatmaps.get_map(tenant_id, conference_id))
+        spec = seatmaps.load_spec(tenant_id, conference_id)
         layout = layout_of(spec)
         approved = registration_store.approved_for_seating(tenant_id, conference_id)
         by_id = {str(r.id): r for r in approved}
