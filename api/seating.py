@@ -321,8 +321,9 @@ def _place(caller, conference_id: str, registration_id: str, seat_id: str,
     cid = str(conference.id)
     registration = _registration(caller, cid, registration_id,
                                  HOLDABLE if hold_minutes else ("approved",))
-    seat = _seat_on_map(seatmaps.load_spec(caller.tenant_id, cid), seat_id)
     with seats.seating_lock(caller.tenant_id, cid):
+        # Under the lock: a map replaced meanwhile may no longer have (or may block) the seat.
+        seat = _seat_on_map(seatmaps.load_spec(caller.tenant_id, cid), seat_id)
         before, after = seats.place(caller.tenant_id, cid, str(registration.id), seat_id,
                                     user_id=registration.user_id, by=caller.user_id,
                                     hold_minutes=hold_minutes)
@@ -469,7 +470,8 @@ async def my_seat(request, registration_id: str):
 async def update_wishes(request, registration_id: str):
     body = parse_body(request, SeatingWishes)
     caller = request.ctx.principal
-    if body.priority is not None and not caller.is_staff:
+    # Given at all, even null (which resets it to standard), priority is staff's to set.
+    if "priority" in body.model_fields_set and not caller.is_staff:
         raise Forbidden("Only staff set a registration's priority.", code="missing_role")
     changes = wishes_fields(body)
 

@@ -51,8 +51,10 @@ class SeatAssignment(TenantDocument):
             # every read by seat, by person and the whole conference (leading fields).
             {"fields": ("tenant_id", "conference_id", "seat_id"), "unique": True},
             {"fields": ("tenant_id", "conference_id", "registration_id"), "unique": True},
-            # Platform-level: beat releases expired holds across tenants.
+            # Platform-level: beat releases expired holds across tenants, each one only if
+            # it is still the same hold (the conditional delete's exact fields).
             ("kind", "expires_at"),
+            ("tenant_id", "conference_id", "registration_id", "kind", "expires_at"),
         ],
     }
 
@@ -209,7 +211,8 @@ def swap(tenant_id: str, conference_id: str, first: str, second: str, by: str
          ) -> tuple[SeatAssignment, SeatAssignment]:
     """Exchange the seats of two seated people. The caller holds the seating lock; the
     unique index forbids two people on one seat even for an instant, so the first person
-    steps onto a parking id, the second moves, then the first."""
+    steps onto a parking id, the second moves, then the first. Each keeps their kind: a
+    hold (perhaps of someone not approved) stays a hold, with its expiry."""
     a, b = seat_of(tenant_id, conference_id, first), seat_of(tenant_id, conference_id, second)
     missing = [rid for rid, found in ((first, a), (second, b)) if found is None]
     if missing:
@@ -219,9 +222,9 @@ def swap(tenant_id: str, conference_id: str, first: str, second: str, by: str
     move = SeatAssignment.objects(tenant_id=tenant_id, conference_id=conference_id)
     move.filter(registration_id=a.registration_id).update_one(set__seat_id=parking)
     new_b = move.filter(registration_id=b.registration_id).modify(
-        new=True, set__seat_id=a.seat_id, set__by=by, set__kind="assigned", set__expires_at=None)
+        new=True, set__seat_id=a.seat_id, set__by=by)
     new_a = move.filter(registration_id=a.registration_id).modify(
-        new=True, set__seat_id=b.seat_id, set__by=by, set__kind="assigned", set__expires_at=None)
+        new=True, set__seat_id=b.seat_id, set__by=by)
     return new_a, new_b
 
 

@@ -112,7 +112,9 @@ class SeatMap(TenantDocument):
     updated_at = me.DateTimeField(required=True, default=utcnow)
     meta = {
         "collection": "seat_maps",
-        "indexes": [{"fields": ("tenant_id", "conference_id"), "unique": True}],
+        "indexes": [{"fields": ("tenant_id", "conference_id"), "unique": True},
+                    # a conditional replace (`?version=`): SecantusDB needs the exact fields
+                    ("tenant_id", "conference_id", "version")],
     }
 
 

@@ -23,7 +23,7 @@ from pymongo import monitoring
 from pymongo.errors import DuplicateKeyError
 
 from meeteasy import db
-from meeteasy.errors import Conflict
+from meeteasy.errors import Conflict, NotFound
 from meeteasy.settings import get_settings
 from models import activity, audit, exports, idempotency, invites, tokens
 from models import agenda as agenda_store
@@ -32,6 +32,8 @@ from models import forms as form_store
 from models import jobs as job_store
 from models import plugins as plugin_store
 from models import registrations as registration_store
+from models import seat_assignments as seat_store
+from models import seatmaps
 from models import tenants as tenant_store
 from models import users as user_store
 from models.base import utcnow
@@ -431,6 +433,40 @@ def _list_conferences(**filters):
     return lambda w: lambda: conference_store.list_conferences(w.tenant_id, **filters)
 
 
+SEAT_MAP = {"categories": ["standard", "vip"], "sections": [{"name": "Hall", "rows": [
+    {"label": row, "seats": [{"label": str(n), "x": n, "y": y, "category": "vip" if y == 1 else "standard"}
+                             for n in range(1, 11)]}
+    for y, row in enumerate("ABC", start=1)]}]}
+
+
+def _seat_map(w, fresh=False) -> str:
+    """A conference with a seat map (the world's own, made once, unless ``fresh``)."""
+    if fresh or not hasattr(w, "seating_conference"):
+        conference_id = _conference(w)
+        seatmaps.save_map(w.tenant_id, conference_id, seatmaps.parse_map(SEAT_MAP), w.user_id)
+        if fresh:
+            return conference_id
+        w.seating_conference = conference_id
+    return w.seating_conference
+
+
+def _seated(w, kind="assigned"):
+    """A new person on a new seat (a seat id off the map: the CRUD layer does not look)."""
+    conference_id = _seat_map(w)
+    _, after = seat_store.place(w.tenant_id, conference_id, uuid.uuid4().hex[:24],
+                                f"Side/{uuid.uuid4().hex[:8]}/1", user_id=None, by=w.user_id,
+                                hold_minutes=5 if kind == "held" else None)
+    return after
+
+
+def _expired_hold(w):
+    hold = _seated(w, kind="held")
+    seat_store.SeatAssignment.objects(tenant_id=w.tenant_id, conference_id=hold.conference_id,
+                                      registration_id=hold.registration_id).update(
+        set__expires_at=utcnow() - timedelta(minutes=1))
+    return seat_store.seat_of(w.tenant_id, hold.conference_id, hold.registration_id)
+
+
 # Each entry: a name, and a function that prepares (not recorded) and returns the call
 # whose commands are explained: every query function of models/ (tokens only inserts, so
 # do audit.record, create_conference, create_codes and create_registration without a
@@ -641,6 +677,80 @@ OPERATIONS = {
     "plugins.list_activations": lambda w: lambda: plugin_store.list_activations(w.tenant_id),
     "activity.for_registration": lambda w: lambda: activity.for_registration(
         w.tenant_id, str(w.mine.id)),
+    # seating wishes
+    "registrations.update_seating": lambda w: (lambda r: lambda: registration_store
+                                               .update_seating(
+        w.tenant_id, str(r.id), {"party": "p1", "seat_category": "vip", "priority": "vip"},
+        w.user_id))(_registration(w)),
+    "registrations.update_seating(user)": lambda w: (lambda r: lambda: registration_store
+                                                     .update_seating(
+        w.tenant_id, str(r.id), {"needs_accessible": True}, r.user_id, user_id=r.user_id))(
+        _registration(w, user_id=uuid.uuid4().hex)),
+    "registrations.approved_for_seating": lambda w: lambda: registration_store
+    .approved_for_seating(w.tenant_id, w.conference_id),
+    # seat maps
+    "seatmaps.get_map": lambda w: (lambda cid: lambda: seatmaps.get_map(w.tenant_id, cid))(
+        _seat_map(w)),
+    "seatmaps.get_map(none)": lambda w: (lambda cid: _refused(
+        NotFound, lambda: seatmaps.get_map(w.tenant_id, cid)))(_conference(w)),
+    "seatmaps.find_map": lambda w: (lambda cid: lambda: seatmaps.find_map(w.tenant_id, cid))(
+        _seat_map(w)),
+    "seatmaps.load_spec": lambda w: (lambda cid: lambda: seatmaps.load_spec(w.tenant_id, cid))(
+        _seat_map(w, fresh=True)),
+    "seatmaps.load_spec(unchanged)": lambda w: (lambda cid: (seatmaps.load_spec(w.tenant_id, cid),
+                                                             lambda: seatmaps.load_spec(
+        w.tenant_id, cid))[1])(_seat_map(w, fresh=True)),
+    "seatmaps.load_spec(none)": lambda w: (lambda cid: lambda: seatmaps.load_spec(
+        w.tenant_id, cid, missing_ok=True))(_conference(w)),
+    "seatmaps.save_map(new)": lambda w: (lambda cid: lambda: seatmaps.save_map(
+        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id))(_conference(w)),
+    "seatmaps.save_map(replace, occupied)": lambda w: (lambda cid: lambda: seatmaps.save_map(
+        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id, {"Hall/A/1": "r1"}))(
+        _seat_map(w, fresh=True)),
+    "seatmaps.save_map(version)": lambda w: (lambda cid: lambda: seatmaps.save_map(
+        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id,
+        expected_version=seatmaps.get_map(w.tenant_id, cid).version))(_seat_map(w, fresh=True)),
+    "seatmaps.save_map(changed)": lambda w: (lambda cid: _refused(Conflict, lambda: seatmaps.save_map(
+        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id, expected_version=99)))(
+        _seat_map(w, fresh=True)),
+    # seat assignments
+    "seat_assignments.all_of": lambda w: (lambda cid: lambda: seat_store.all_of(w.tenant_id, cid))(
+        _seated(w).conference_id),
+    "seat_assignments.list_page": lambda w: (lambda cid: lambda: seat_store.list_page(
+        w.tenant_id, cid, limit=2))(_seated(w).conference_id),
+    "seat_assignments.list_page(after)": lambda w: (lambda a: lambda: seat_store.list_page(
+        w.tenant_id, a.conference_id, after=a.seat_id, limit=2))(_seated(w)),
+    "seat_assignments.seat_of": lambda w: (lambda a: lambda: seat_store.seat_of(
+        w.tenant_id, a.conference_id, a.registration_id))(_seated(w)),
+    "seat_assignments.occupant_of": lambda w: (lambda a: lambda: seat_store.occupant_of(
+        w.tenant_id, a.conference_id, a.seat_id))(_seated(w)),
+    "seat_assignments.place(new)": lambda w: (lambda cid: lambda: seat_store.place(
+        w.tenant_id, cid, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/2", user_id=None,
+        by=w.user_id))(_seat_map(w)),
+    "seat_assignments.place(move)": lambda w: (lambda a: lambda: seat_store.place(
+        w.tenant_id, a.conference_id, a.registration_id, f"Side/{uuid.uuid4().hex[:8]}/3",
+        user_id=None, by=w.user_id))(_seated(w)),
+    "seat_assignments.place(hold)": lambda w: (lambda cid: lambda: seat_store.place(
+        w.tenant_id, cid, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/4", user_id=None,
+        by=w.user_id, hold_minutes=10))(_seat_map(w)),
+    "seat_assignments.place(taken)": lambda w: (lambda a: _refused(Conflict, lambda: seat_store.place(
+        w.tenant_id, a.conference_id, uuid.uuid4().hex[:24], a.seat_id, user_id=None,
+        by=w.user_id)))(_seated(w)),
+    "seat_assignments.release": lambda w: (lambda a: lambda: seat_store.release(
+        w.tenant_id, a.conference_id, a.registration_id))(_seated(w)),
+    "seat_assignments.release_many": lambda w: (lambda a, b: lambda: seat_store.release_many(
+        w.tenant_id, a.conference_id, [a.registration_id, b.registration_id]))(
+        _seated(w), _seated(w)),
+    "seat_assignments.swap": lambda w: (lambda a, b: lambda: seat_store.swap(
+        w.tenant_id, a.conference_id, a.registration_id, b.registration_id, w.user_id))(
+        _seated(w), _seated(w)),
+    "seat_assignments.swap(not seated)": lambda w: (lambda a: _refused(
+        Conflict, lambda: seat_store.swap(w.tenant_id, a.conference_id, a.registration_id,
+                                          uuid.uuid4().hex[:24], w.user_id)))(_seated(w)),
+    "seat_assignments.expired_holds": lambda w: (lambda _: lambda: seat_store.expired_holds(
+        utcnow()))(_expired_hold(w)),
+    "seat_assignments.release_expired": lambda w: (lambda hold: lambda: seat_store
+                                                   .release_expired(hold))(_expired_hold(w)),
 }
 
 # SecantusDB uses an index only when the filter's fields are exactly a prefix of one
