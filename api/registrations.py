@@ -28,6 +28,7 @@ from models import amis, exports, invites
 from models import conferences as conference_store
 from models import forms as form_store
 from models import registrations as store
+from models import seatmaps
 from models import seat_assignments as seats
 from models import users as user_store
 from tasks.events import announce
@@ -59,6 +60,25 @@ def wishes_fields(body: SeatingWishes) -> dict:
     if "priority" in fields:
         fields["priority"] = fields["priority"] or "standard"
     return fields
+
+
+def check_wishes(caller, conference_id: str, fields: dict) -> None:
+    """Priority, and categories the map does not open to attendees (VIP, press…), are
+    staff's to give; a category must be one of the map's (the default ones before it has one)."""
+    if "priority" in fields and not caller.is_staff:
+        raise Forbidden("Only staff set a registration's priority.", code="missing_role")
+    category = fields.get("seat_category")
+    if category is None:
+        return
+    current = seatmaps.find_map(caller.tenant_id, conference_id)
+    categories = list(current.categories) if current else list(seatmaps.DEFAULT_CATEGORIES)
+    open_to_all = list(current.open_categories) if current else list(seatmaps.OPEN_CATEGORIES)
+    if category not in categories:
+        raise ValidationFailed.for_fields({"seating.category": [
+            f"Unknown category {category!r}; the seat map's are {', '.join(categories)}."]})
+    if not caller.is_staff and category not in open_to_all:
+        raise Forbidden(f"Seats of category {category!r} are given by staff; you may ask for "
+                        f"{', '.join(open_to_all) or 'no category'}.", code="category_reserved")
 
 
 class RegisterBody(Body):
@@ -161,8 +181,7 @@ def register(caller, conference_id: str, body: RegisterBody, idempotency_key: st
         raise ValidationFailed.for_fields({"answers": ["This conference has no form to answer."]})
     user_id, email, name = _registrant(caller, body)
     seating = wishes_fields(body.seating) if body.seating else {}
-    if "priority" in seating and not caller.is_staff:
-        raise Forbidden("Only staff set a registration's priority.", code="missing_role")
+    check_wishes(caller, str(conference.id), seating)
     registration = store.create_registration(
         caller.tenant_id, str(conference.id),
         seq=conference_store.next_registration_seq(caller.tenant_id, str(conference.id)),

@@ -21,11 +21,11 @@ from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
 from api.jobs import job_json
-from api.registrations import RegistrationView, SeatingWishes, wishes_fields
+from api.registrations import RegistrationView, SeatingWishes, check_wishes, wishes_fields
 from api.schemas import ERRORS, JobAccepted, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy import push
-from meeteasy.errors import (BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge,
+from meeteasy.errors import (BadRequest, Conflict, NotFound, PayloadTooLarge,
                              ValidationFailed)
 from meeteasy.settings import get_settings
 from models import audit
@@ -195,7 +195,10 @@ async def put_map_csv(request, conference_id: str):
 
     def parse(current):
         categories = wanted or (list(current.categories) if current else None)
-        return seatmaps.parse_csv(text, categories)
+        if current is None:
+            return seatmaps.parse_csv(text, categories)
+        return seatmaps.parse_csv(text, categories, open_categories=list(current.open_categories),
+                                  stage_x=current.stage_x)
 
     return json(await offload.run_sync(_save, request.ctx.principal, conference_id, parse,
                                        query.version))
@@ -471,11 +474,13 @@ async def update_wishes(request, registration_id: str):
     body = parse_body(request, SeatingWishes)
     caller = request.ctx.principal
     # Given at all, even null (which resets it to standard), priority is staff's to set.
-    if "priority" in body.model_fields_set and not caller.is_staff:
-        raise Forbidden("Only staff set a registration's priority.", code="missing_role")
     changes = wishes_fields(body)
 
     def run():
+        owner = None if caller.is_staff else caller.user_id
+        registration = registration_store.get_registration(caller.tenant_id, registration_id,
+                                                           user_id=owner)
+        check_wishes(caller, registration.conference_id, changes)
         registration = registration_store.update_seating(
             caller.tenant_id, registration_id, changes, caller.user_id,
             user_id=None if caller.is_staff else caller.user_id)

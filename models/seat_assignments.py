@@ -163,8 +163,13 @@ def place(tenant_id: str, conference_id: str, registration_id: str, seat_id: str
           ) -> tuple[SeatAssignment | None, SeatAssignment]:
     """Put a person on a seat (moving them if they sit elsewhere), or hold the seat for
     them for ``hold_minutes``. Returns (where they sat before, where they sit now);
-    409 ``seat_taken`` if someone else has the seat. The caller holds the seating lock."""
+    409 ``seat_taken`` if someone else has the seat. The caller holds the seating lock.
+    A hold is for someone without a seat: holding a seat for a seated person would turn
+    their seat into one that expires (409 ``already_seated``; move them instead)."""
     before = seat_of(tenant_id, conference_id, registration_id)
+    if hold_minutes and before is not None and before.kind == "assigned":
+        raise Conflict(f"This person already sits on {before.seat_id}; move them instead of "
+                       "holding a seat.", code="already_seated", details={"seat_id": before.seat_id})
     expires_at = utcnow() + timedelta(minutes=hold_minutes) if hold_minutes else None
     kind = "held" if hold_minutes else "assigned"
     occupant = occupant_of(tenant_id, conference_id, seat_id)

@@ -32,6 +32,7 @@ from models.base import TenantDocument, iso, utcnow
 MAX_SEATS = 50_000
 MAX_ERRORS = 100  # errors reported per import; the rest are counted
 DEFAULT_CATEGORIES = ("standard", "vip", "press", "sponsor", "staff")
+OPEN_CATEGORIES = ("standard",)
 ATTRIBUTES = ("accessible", "aisle", "blocked")
 CSV_COLUMNS = ("section", "row", "seat", "x", "y", "category", "attributes")
 CSV_OPTIONAL = ("rank",)
@@ -73,6 +74,8 @@ class MapSpec:
     categories: list[str]
     sections: list[SectionSpec]
     stage_x: float | None = None
+    # Categories attendees may ask for themselves; the others (VIP, press…) staff give.
+    open_categories: list[str] = field(default_factory=lambda: list(OPEN_CATEGORIES))
     _by_id: dict | None = field(default=None, repr=False, compare=False)
 
     def seats(self):
@@ -101,6 +104,7 @@ class SeatMap(TenantDocument):
     conference_id = me.StringField(required=True)
     version = me.IntField(required=True, default=1)
     categories = me.ListField(me.StringField())
+    open_categories = me.ListField(me.StringField())
     stage_x = me.FloatField(null=True)
     # [{"name", "rows": [{"label", "breaks_after": [...], "seats": [[label, x, y, category,
     #   [attributes], rank], ...]}]}] — see the module docstring for why it is packed.
@@ -181,6 +185,18 @@ def _categories(declared: Any, errors: _Errors) -> list[str]:
         else:
             out.append(name)
     return out
+
+
+def _open_categories(declared: Any, categories: list[str], errors: _Errors) -> list[str]:
+    if declared is None:
+        return [c for c in OPEN_CATEGORIES if c in categories]
+    if not isinstance(declared, list) or not all(isinstance(c, str) for c in declared):
+        errors.add("open_categories", "Must be a list of category names.")
+        return []
+    unknown = [c for c in declared if c not in categories]
+    if unknown:
+        errors.add("open_categories", f"Not categories of the map: {', '.join(map(repr, unknown))}.")
+    return list(dict.fromkeys(declared))
 
 
 def _attributes(raw: Any, where: str, errors: _Errors) -> tuple[str, ...]:
@@ -270,9 +286,10 @@ def parse_map(data: Any) -> MapSpec:
     errors = _Errors()
     if not isinstance(data, dict):
         raise ValidationFailed.for_fields({"_body": ["The seat map must be a JSON object."]})
-    for key in set(data) - {"categories", "stage_x", "sections"}:
+    for key in set(data) - {"categories", "open_categories", "stage_x", "sections"}:
         errors.add(key, "Unknown field.")
     builder = _Builder(_categories(data.get("categories"), errors), errors, field_paths=True)
+    open_categories = _open_categories(data.get("open_categories"), builder.categories, errors)
     stage_x = data.get("stage_x")
     if stage_x is not None and (isinstance(stage_x, str) or _number(stage_x) is None):
         errors.add("stage_x", "Must be a number or null.")
@@ -345,15 +362,19 @@ def parse_map(data: Any) -> MapSpec:
                     errors.add(f"{row_where}.breaks_after.{b_no}",
                                f"breaks_after names seat {seat_label!r}, which is not in the row.")
     spec = builder.build(_number(stage_x) if stage_x is not None else None)
+    spec.open_categories = open_categories
     errors.raise_if_any("The seat map is invalid.")
     return spec
 
 
-def parse_csv(text: str, categories: list[str] | None = None) -> MapSpec:
+def parse_csv(text: str, categories: list[str] | None = None, *,
+              open_categories: list[str] | None = None, stage_x: float | None = None) -> MapSpec:
     """A seat map from a venue's CSV: a header naming ``section,row,seat,x,y,category,
     attributes`` (any order, any case; ``rank`` optional), then one seat per line.
     Commas or semicolons (then decimal commas are fine); attributes separated by ``;``,
-    ``|`` or spaces. 422 naming every bad line (``line 12``) and the problem."""
+    ``|`` or spaces. 422 naming every bad line (``line 12``) and the problem.
+    A CSV has no place for the map-wide settings: ``open_categories`` and ``stage_x``
+    (the API passes the current map's) are kept as given."""
     errors = _Errors()
     categories = list(categories or DEFAULT_CATEGORIES)
     text = text.lstrip("\ufeff")
@@ -411,7 +432,11 @@ def parse_csv(text: str, categories: list[str] | None = None) -> MapSpec:
                          _attributes(cell["attributes"], line, errors), rank)
     except csv.Error as error:
         errors.add(f"line {reader.line_num}", f"Unreadable CSV: {error}.")
-    spec = builder.build(None)
+    spec = builder.build(stage_x)
+    if open_categories is not None:
+        spec.open_categories = [c for c in open_categories if c in categories]
+    else:
+        spec.open_categories = [c for c in OPEN_CATEGORIES if c in categories]
     errors.raise_if_any("The CSV is invalid.")
     return spec
 
@@ -440,7 +465,8 @@ def unpack(document: dict | SeatMap) -> MapSpec:
             RowSpec(row["label"], [SeatSpec(s[0], s[1], s[2], s[3], tuple(s[4]), s[5])
                                    for s in row["seats"]], list(row.get("breaks_after") or []))
             for row in section["rows"]])
-        for section in get("sections") or []], get("stage_x"))
+        for section in get("sections") or []], get("stage_x"),
+        list(get("open_categories") or []))
 
 
 def export_json(spec: MapSpec, occupancy: dict[str, dict] | None = None) -> dict:
@@ -455,7 +481,8 @@ def export_json(spec: MapSpec, occupancy: dict[str, dict] | None = None) -> dict
             out["occupant"] = occupancy.get(sid)
         return out
 
-    return {"categories": spec.categories, "stage_x": spec.stage_x, "sections": [
+    return {"categories": spec.categories, "open_categories": spec.open_categories,
+            "stage_x": spec.stage_x, "sections": [
         {"name": section.name, "rows": [
             {"label": row.label, "breaks_after": row.breaks_after,
              "seats": [seat_json(section.name, row.label, seat) for seat in row.seats]}
@@ -544,7 +571,8 @@ def save_map(tenant_id: str, conference_id: str, spec: MapSpec, by: str,
                        "move or release their occupants first.", code="seats_occupied",
                        details={"seats": refused[:100], "count": len(refused)})
     now = utcnow()
-    fields = {"categories": spec.categories, "stage_x": spec.stage_x,
+    fields = {"categories": spec.categories, "open_categories": spec.open_categories,
+              "stage_x": spec.stage_x,
               "sections": packed_sections(spec), "seat_count": spec.seat_count,
               "outline": [{"name": section.name, "rows": len(section.rows),
                            "seats": sum(len(row.seats) for row in section.rows)}
@@ -595,7 +623,8 @@ def occupied_conflicts(current: MapSpec | SeatMap | dict | None, spec: MapSpec,
 def summary(document: SeatMap) -> dict:
     """The map's metadata without its seats."""
     return {"conference_id": document.conference_id, "version": document.version,
-            "categories": list(document.categories), "stage_x": document.stage_x,
+            "categories": list(document.categories),
+            "open_categories": list(document.open_categories), "stage_x": document.stage_x,
             "seat_count": document.seat_count,
             "sections": [dict(section) for section in document.outline],
             "updated_by": document.updated_by, "created_at": iso(document.created_at),

@@ -593,6 +593,10 @@ def test_a_hold_keeps_a_seat_for_a_while_and_an_assignment_confirms_it(stack, te
         assert confirmed.json()["seat"]["expires_at"] is None
         assert confirmed.json()["previous"]["kind"] == "held"
         assert seated(client, conference_id) == {"Hall/A/4": (pending, "assigned")}
+        # Holding a seat for someone seated would make their seat expire: move them instead.
+        assert_error(client.post(url, json={"registration_id": pending, "seat_id": "Hall/A/3",
+                                            "minutes": 5}), 409, "already_seated")
+        assert seated(client, conference_id) == {"Hall/A/4": (pending, "assigned")}
 
 
 def test_rejected_and_withdrawn_registrations_cannot_be_held(stack, tenant):
@@ -701,11 +705,16 @@ def test_seating_wishes_given_when_registering_are_stored(stack, tenant):
         forbidden = client.post(f"/conferences/{conference_id}/registrations", json={
             "answers": {}, "seating": {"party": "Team", "priority": "vip"}})
         assert_error(forbidden, 403, "missing_role")
+        # VIP seats are staff's to give; an unknown category is a mistake.
+        assert_error(client.post(f"/conferences/{conference_id}/registrations", json={
+            "answers": {}, "seating": {"category": "vip"}}), 403, "category_reserved")
+        assert_error(client.post(f"/conferences/{conference_id}/registrations", json={
+            "answers": {}, "seating": {"category": "balcony"}}), 422, "validation_failed")
         assert client.get(f"/conferences/{conference_id}/registrations").json()["items"] == []
         registration = register(client, conference_id, seating={
-            "party": "Team Rocket", "category": "vip", "accessible": True})
+            "party": "Team Rocket", "category": "standard", "accessible": True})
         shown = client.get(f"/registrations/{registration['id']}").json()
-    assert registration["seating"] == {"party": "Team Rocket", "category": "vip",
+    assert registration["seating"] == {"party": "Team Rocket", "category": "standard",
                                        "accessible": True, "priority": "standard"}
     assert shown["seating"] == registration["seating"]
     with staff_client(stack, tenant) as client:
@@ -720,10 +729,12 @@ def test_seating_wishes_are_changed_by_the_attendee_and_priority_by_staff(stack,
     mine = attendee_registration(stack, tenant, conference_id, seating={"party": "Alpha"})
     someone, = people(stack, tenant, conference_id, 1)
     with stack.client(token(tenant, "attendee")) as client:
+        assert_error(client.patch(f"/registrations/{mine}/seating", json={"category": "vip"}),
+                     403, "category_reserved")
         changed = client.patch(f"/registrations/{mine}/seating",
-                               json={"category": "vip", "accessible": True})
+                               json={"category": "standard", "accessible": True})
         assert changed.status_code == 200, changed.text
-        assert changed.json()["seating"] == {"party": "Alpha", "category": "vip",
+        assert changed.json()["seating"] == {"party": "Alpha", "category": "standard",
                                              "accessible": True, "priority": "standard"}
         assert changed.json()["history"][-1]["reason"].startswith("seating:")
         cleared = client.patch(f"/registrations/{mine}/seating", json={"party": None})
@@ -736,7 +747,8 @@ def test_seating_wishes_are_changed_by_the_attendee_and_priority_by_staff(stack,
         assert_error(client.patch(f"/registrations/{someone}/seating", json={"party": "Alpha"}),
                      404, "registration_not_found")
     with staff_client(stack, tenant) as client:
-        promoted = client.patch(f"/registrations/{mine}/seating", json={"priority": "vip"})
+        promoted = client.patch(f"/registrations/{mine}/seating",
+                                json={"priority": "vip", "category": "vip"})
         assert promoted.status_code == 200, promoted.text
         assert promoted.json()["seating"] == {"party": None, "category": "vip",
                                               "accessible": True, "priority": "vip"}

@@ -459,11 +459,22 @@ def test_stored_map_unpacks_to_the_same_spec():
     spec = parse_map(map_json(row("A", seat("1", 0, rank=2, attributes=["aisle"]), seat("2", 1),
                                   breaks_after=["1"]), stage_x=1, categories=["standard", "vip"]))
     document = SeatMap(tenant_id="t", conference_id="c", categories=spec.categories,
-                       stage_x=spec.stage_x, sections=packed_sections(spec), updated_by="u")
+                       open_categories=spec.open_categories, stage_x=spec.stage_x,
+                       sections=packed_sections(spec), updated_by="u")
 
+    assert spec.open_categories == ["standard"]
     assert unpack(document) == spec
-    assert unpack({"categories": spec.categories, "stage_x": 1.0,
+    assert unpack({"categories": spec.categories, "open_categories": ["standard"], "stage_x": 1.0,
                    "sections": packed_sections(spec)}) == spec
+
+
+def test_open_categories_are_categories_of_the_map():
+    spec = parse_map(map_json(row("A", seat("1", 0)), categories=["standard", "vip", "press"],
+                              open_categories=["standard", "press"]))
+    assert spec.open_categories == ["standard", "press"]
+    with pytest.raises(ValidationFailed) as caught:
+        parse_map(map_json(row("A", seat("1", 0)), open_categories=["balcony"]))
+    assert "balcony" in caught.value.details["fields"]["open_categories"][0]
 
 
 # --- occupied seats -------------------------------------------------------------------------
