@@ -10,7 +10,6 @@ an audit entry that keeps what was removed.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -19,16 +18,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import mongoengine as me
-import redis.exceptions
 from bson import ObjectId
 
 from meeteasy.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
-from meeteasy.redisconn import get_redis
+from meeteasy import locks
 from models import audit
 from models.base import TenantDocument, iso, utcnow
 from models.conferences import Conference, flatten_errors, get_conference, to_utc
 
-log = logging.getLogger(__name__)
 
 MAX_PAGE = 500
 MAX_SPEAKERS_PER_SESSION = 50
@@ -318,25 +315,11 @@ def room_lock(tenant_id: str, conference_id: str, room: str) -> Iterator[None]:
         yield
         return
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    name = f"meeteasy:lock:tenant:{tenant_id}:conference:{conference_id}:room:{digest}"
-    lock = get_redis().lock(name, timeout=ROOM_LOCK_TIMEOUT, blocking_timeout=ROOM_LOCK_WAIT,
-                            sleep=0.02)
-    try:
-        acquired = lock.acquire()
-    except redis.exceptions.RedisError as error:
-        raise ServiceUnavailable("The agenda cannot be changed right now (lock service "
-                                 "unavailable); try again.", code="lock_unavailable") from error
-    if not acquired:
-        raise ServiceUnavailable(f"Room {room!r} is being rescheduled by someone else; try again "
-                                 "in a moment.", code="agenda_busy")
-    try:
+    busy = ServiceUnavailable(f"Room {room!r} is being rescheduled by someone else; try again "
+                              "in a moment.", code="agenda_busy")
+    with locks.held(f"meeteasy:lock:tenant:{tenant_id}:conference:{conference_id}:room:{digest}",
+                    timeout=ROOM_LOCK_TIMEOUT, wait=ROOM_LOCK_WAIT, busy=busy):
         yield
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.RedisError:
-            log.warning("room lock for %s/%s/%s expired before release", tenant_id,
-                        conference_id, key)
 
 
 def _overlapping(tenant_id: str, conference_id: str, room: str, starts_at: datetime,

@@ -10,7 +10,6 @@ occupants) sees no one else's half-done work. A hold is an assignment with an
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,16 +17,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import mongoengine as me
-import redis.exceptions
 from pymongo import InsertOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from redis.lock import Lock
 
-from meeteasy.errors import Conflict, NotFound, ServiceUnavailable, TransientError
-from meeteasy.redisconn import get_redis
+from meeteasy.errors import Conflict, NotFound, TransientError
+from meeteasy import locks
 from models.base import TenantDocument, iso, utcnow
 
-log = logging.getLogger(__name__)
 KINDS = ("assigned", "held")
 LOCK_TIMEOUT = 30  # seconds; holders renew it (reacquire) between batches
 LOCK_WAIT = 10
@@ -87,23 +84,11 @@ def seating_lock(tenant_id: str, conference_id: str, *, wait: float = LOCK_WAIT)
     conference; it expires after LOCK_TIMEOUT so a dead holder blocks no one for long;
     long holders call ``lock.reacquire()``). Not getting it within ``wait`` seconds is
     a 503 ``seating_busy``, which a task retries."""
-    lock = get_redis().lock(f"meeteasy:lock:tenant:{tenant_id}:conference:{conference_id}:seating",
-                            timeout=LOCK_TIMEOUT, blocking_timeout=wait, sleep=0.02)
-    try:
-        acquired = lock.acquire()
-    except redis.exceptions.RedisError as error:
-        raise ServiceUnavailable("Seating cannot be changed right now (lock service "
-                                 "unavailable); try again.", code="lock_unavailable") from error
-    if not acquired:
-        raise TransientError("Seats of this conference are being assigned by someone else; try "
-                             "again in a moment.", code="seating_busy")
-    try:
+    busy = TransientError("Seats of this conference are being assigned by someone else; try "
+                          "again in a moment.", code="seating_busy")
+    with locks.held(f"meeteasy:lock:tenant:{tenant_id}:conference:{conference_id}:seating",
+                    timeout=LOCK_TIMEOUT, wait=wait, busy=busy) as lock:
         yield lock
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.RedisError:
-            log.warning("seating lock of %s/%s expired before release", tenant_id, conference_id)
 
 
 # --- reading ----------------------------------------------------------------------------

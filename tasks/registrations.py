@@ -15,11 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from redis.exceptions import LockError
 from redis.lock import Lock
 
 from meeteasy.errors import TransientError, ValidationFailed
-from meeteasy.redisconn import get_redis
+from meeteasy import locks
 from models import conferences as conference_store
 from models import invites
 from models import registrations as store
@@ -45,17 +44,10 @@ HOOK_OF_STATUS = {"approved": "registration.approved", "rejected": "registration
 def conference_lock(tenant_id: str, conference_id: str) -> Iterator[Lock]:
     """The conference's places, held by one task at a time. A holder renews it for each
     batch (``lock.reacquire()``), so a dead holder blocks the others for LOCK_TIMEOUT at most."""
-    lock = get_redis().lock(f"meeteasy:lock:{tenant_id}:conference:{conference_id}:places",
-                            timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
-    if not lock.acquire():
-        raise TransientError("The conference's places are being decided by another task.")
-    try:
+    busy = TransientError("The conference's places are being decided by another task.")
+    with locks.held(f"meeteasy:lock:{tenant_id}:conference:{conference_id}:places",
+                    timeout=LOCK_TIMEOUT, wait=LOCK_WAIT, busy=busy) as lock:
         yield lock
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            log.warning("lock of conference %s expired before release", conference_id)
 
 
 @dataclass(frozen=True)
