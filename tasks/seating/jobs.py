@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from meeteasy import push
 from models import registrations as registration_store
@@ -67,7 +67,10 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
         stale_set = set(stale)
         taken = {a.seat_id: a.registration_id for a in occupied if a.registration_id not in stale_set}
         requests = [request_of(r) for r in approved]
-        report(1, f"Seating {len(requests) - len(taken)} people on a map of {len(layout)} seats.")
+        # (Not len(requests) - len(taken): holds of people not yet approved are in taken.)
+        seated_before = set(taken.values())
+        newcomers = sum(1 for r in requests if r.registration not in seated_before)
+        report(1, f"Seating {newcomers} people on a map of {len(layout)} seats.")
 
         def computed(done: int, units: int) -> None:
             lock.reacquire()
@@ -77,7 +80,6 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
         lock.reacquire()
         refused = _store(tenant_id, conference_id, result.assignments, by_id, by, lock, report)
     quality = result.quality
-    seated_before = set(taken.values())
     unseated = [{"registration_id": u.registration, "reason": str(u.reason)} for u in result.unseated]
     unseated += [{"registration_id": rid, "reason": "seat_taken"} for rid in refused]
     return {
@@ -100,13 +102,12 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
 
 def _store(tenant_id: str, conference_id: str, assignments: dict[str, str], by_id: dict, by: str,
            lock, report: Callable[[int, str], None]) -> list[str]:
-    """Write the new seats a batch at a time (a party's members are consecutive, so a
-    run killed between batches leaves parties whole as often as possible); returns the
+    """Write the new seats a batch at a time, each party's new members in one batch, so
+    that a run killed between batches leaves no party half seated; returns the
     registrations a unique index refused."""
-    items = list(assignments.items())
     refused: list[str] = []
-    for start in range(0, len(items), STORE_BATCH):
-        batch = [(rid, seat, by_id[rid].user_id) for rid, seat in items[start:start + STORE_BATCH]]
+    done = 0
+    for batch in _batches(assignments, by_id):
         stored, lost = seats.insert_many(tenant_id, conference_id, batch, by)
         refused += lost
         lock.reacquire()
@@ -114,12 +115,34 @@ def _store(tenant_id: str, conference_id: str, assignments: dict[str, str], by_i
             if assignment.user_id:
                 announce_seat(tenant_id, conference_id, assignment.registration_id,
                               assignment.user_id, assignment, staff=False)
-        done = min(len(items), start + STORE_BATCH)
-        report(50 + 50 * done // max(len(items), 1), f"Stored {done} of {len(items)} seats.")
+        done += len(batch)
+        report(50 + 50 * done // max(len(assignments), 1),
+               f"Stored {done} of {len(assignments)} seats.")
     if refused:
         log.warning("auto-assign of %s/%s: %d seats were taken by a writer without the lock",
                     tenant_id, conference_id, len(refused))
     return refused
+
+
+def _batches(assignments: dict[str, str], by_id: dict
+             ) -> Iterator[list[tuple[str, str, str | None]]]:
+    """(registration, seat, user) in batches of about STORE_BATCH, parties whole, in the
+    order of their first member. (The assignment lists people in registration order, and
+    members of a party register at different times: cut there, a killed run left some
+    thousand parties half seated, and the next run had to split some of them.)"""
+    groups: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
+    for rid, seat in assignments.items():
+        party = by_id[rid].party
+        groups.setdefault(("party", party) if party else ("alone", rid), []).append(
+            (rid, seat, by_id[rid].user_id))
+    batch: list[tuple[str, str, str | None]] = []
+    for group in groups.values():
+        if batch and len(batch) + len(group) > STORE_BATCH:
+            yield batch
+            batch = []
+        batch.extend(group)
+    if batch:
+        yield batch
 
 
 def _party_json(party) -> dict:
