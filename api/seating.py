@@ -312,7 +312,8 @@ def _seat_on_map(spec: seatmaps.MapSpec, seat_id: str) -> seatmaps.SeatSpec:
 def _warnings(registration, seat: seatmaps.SeatSpec) -> list[str]:
     out = []
     if registration.seat_category and registration.seat_category != seat.category:
-        out.append(f"The registration asked for {registration.seat_category}; this seat is {seat.category}.")
+        out.append(f"The registration asked for {registration.seat_category}; this seat is "
+                   f"{seat.category}.")
     if registration.needs_accessible and "accessible" not in seat.attributes:
         out.append("The registration needs an accessible seat; this one is not.")
     return out

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(900, ge=30, le=86400, description="Access JWT lifetime, seconds.")
     refresh_token_ttl: int = Field(
         30 * 86400, ge=60, description="Refresh JWT lifetime, seconds.")
+    password_hash_time_cost: int = Field(
+        3, ge=1, le=20, description="Argon2id passes per password hash (the RFC 9106 default).")
+    password_hash_memory_kib: int = Field(
+        65536, ge=64, description="Argon2id memory per password hash, KiB. The tests lower both "
+        "costs for speed; keep the defaults in production.")
 
     # --- processes ------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Sanic API bind address.")
@@ -71,6 +76,10 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Seconds between beat runs of the stuck-job reaper.")
     hold_sweep_interval: float = Field(
         30.0, gt=0, description="Seconds between beat runs that release expired seat holds.")
+    seating_lock_timeout: int = Field(
+        30, ge=2, description="Seconds a conference's seating lock outlives its last renewal; "
+        "the auto-assign task renews it between steps, so this bounds how long a dead worker "
+        "holds seating up.")
     max_seatmap_bytes: int = Field(
         16_777_216, ge=1024, description="Larger seat map uploads (JSON or CSV) get 413; other "
         "bodies are limited by MAX_BODY_BYTES.")

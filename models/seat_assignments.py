@@ -23,10 +23,10 @@ from redis.lock import Lock
 
 from meeteasy.errors import Conflict, NotFound, TransientError
 from meeteasy import locks
+from meeteasy.settings import get_settings
 from models.base import TenantDocument, iso, utcnow
 
 KINDS = ("assigned", "held")
-LOCK_TIMEOUT = 30  # seconds; holders renew it (reacquire) between batches
 LOCK_WAIT = 10
 MAX_HOLD_MINUTES = 7 * 24 * 60
 MAX_PAGE = 1000
@@ -81,13 +81,13 @@ def split_seat_id(seat_id: str) -> tuple[str, str, str]:
 @contextmanager
 def seating_lock(tenant_id: str, conference_id: str, *, wait: float = LOCK_WAIT) -> Iterator[Lock]:
     """The conference's seats, changed by one writer at a time (named by tenant and
-    conference; it expires after LOCK_TIMEOUT so a dead holder blocks no one for long;
-    long holders call ``lock.reacquire()``). Not getting it within ``wait`` seconds is
-    a 503 ``seating_busy``, which a task retries."""
+    conference; it expires MEETEASY_SEATING_LOCK_TIMEOUT seconds after its last renewal,
+    so a dead holder blocks no one for long; long holders call ``lock.reacquire()``).
+    Not getting it within ``wait`` seconds is a 503 ``seating_busy``, which a task retries."""
     busy = TransientError("Seats of this conference are being assigned by someone else; try "
                           "again in a moment.", code="seating_busy")
     with locks.held(f"meeteasy:lock:tenant:{tenant_id}:conference:{conference_id}:seating",
-                    timeout=LOCK_TIMEOUT, wait=wait, busy=busy) as lock:
+                    timeout=get_settings().seating_lock_timeout, wait=wait, busy=busy) as lock:
         yield lock
 
 

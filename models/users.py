@@ -7,12 +7,15 @@ WeChat openid); a :class:`Membership` gives it roles inside one tenant. Only
 
 from __future__ import annotations
 
+import functools
+
 import mongoengine as me
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from meeteasy.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from meeteasy.settings import get_settings
 from models.base import TenantDocument, utcnow
 from models.tenants import Tenant, get_tenant_by_slug
 
@@ -21,9 +24,19 @@ STAFF_ROLES = frozenset({"tenant_admin", "staff"})
 PLATFORM_ADMIN = "platform_admin"
 MIN_PASSWORD_LENGTH = 8
 
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so a miss costs as long as a hit.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """Argon2id with the cost of MEETEASY_PASSWORD_HASH_TIME_COST / _MEMORY_KIB. A hash
+    carries its own parameters, so changing them never locks anyone out."""
+    settings = get_settings()
+    return PasswordHasher(time_cost=settings.password_hash_time_cost,
+                          memory_cost=settings.password_hash_memory_kib)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified against when the email is unknown, so a miss costs as long as a hit.
+    return _hasher().hash("not-a-real-password")
 
 
 class User(me.Document):
@@ -76,7 +89,7 @@ def create_user(tenant_id: str, email: str, password: str, roles: list[str], nam
     user = User.objects(email=email).first()
     if user is None:
         try:
-            user = User(email=email, password_hash=_hasher.hash(password), name=name,
+            user = User(email=email, password_hash=_hasher().hash(password), name=name,
                         platform_admin=PLATFORM_ADMIN in roles).save(force_insert=True)
         except me.NotUniqueError:
             raise Conflict("A user with this email was created concurrently.", code="user_exists")
@@ -114,11 +127,12 @@ def authenticate(tenant_slug: str, email: str, password: str) -> tuple[Tenant, U
     try:
         tenant = get_tenant_by_slug(tenant_slug)
     except NotFound:
-        _hasher.verify(_DUMMY_HASH, "not-a-real-password")
+        _hasher().verify(_dummy_hash(), "not-a-real-password")
         raise refusal
     user = User.objects(email=email.strip().lower()).first()
     try:
-        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        _hasher().verify(user.password_hash if user and user.password_hash else _dummy_hash(),
+                         password)
     except (VerificationError, InvalidHashError):
         raise refusal
     if user is None or not user.active or tenant.status != "active":
@@ -138,7 +152,7 @@ def sign_up(tenant_slug: str, email: str, password: str, name: str) -> tuple[Ten
     existing = User.objects(email=email).first()
     if existing is not None:
         try:
-            _hasher.verify(existing.password_hash or _DUMMY_HASH, password)
+            _hasher().verify(existing.password_hash or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             raise Conflict("An account with this email exists; log in with its password.",
                            code="email_taken")

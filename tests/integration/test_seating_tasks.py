@@ -402,10 +402,11 @@ def test_two_jobs_and_200_manual_moves_at_once_never_double_book(stack, tenant):
 def seating_stack(services, private_redis, tmp_path):
     """web and a worker on a Redis of this test's own. A killed worker's message comes back
     after the visibility timeout; the job's lease (its time limit) is over by then, and so
-    is the dead holder's seating lock (30 s). The time limit leaves room for a whole
-    18,000-seat run (about 16 s) after a wait for that lock."""
+    is the dead holder's seating lock (8 s here). The time limit leaves room for a whole
+    6,000-seat run (about 6 s) with a margin for a loaded machine."""
     platform = Stack(tmp_path / "stack", services.mongodb_uri, private_redis.url,
-                     MEETEASY_LONG_TASK_TIME_LIMIT="30", MEETEASY_VISIBILITY_TIMEOUT="32")
+                     MEETEASY_LONG_TASK_TIME_LIMIT="16", MEETEASY_VISIBILITY_TIMEOUT="18",
+                     MEETEASY_SEATING_LOCK_TIMEOUT="8")
     try:
         with ThreadPoolExecutor(2) as pool:
             for started in [pool.submit(platform.start_web),
@@ -459,13 +460,13 @@ def test_sigkill_while_storing_then_the_retry_seats_everyone_exactly_once(seatin
     platform = seating_stack
     tenant = make_tenant(platform, roles=("tenant_admin", "staff"))
     conference_id = make_conference(tenant, form=None)
-    # 20,000 seats: two blocks of 50 per row with an aisle between them, 200 rows in two
+    # 6,400 seats: two blocks of 50 per row with an aisle between them, 64 rows in two
     # sections; the first 5 rows of the left section are VIP, row ends every 5th row accessible.
-    data = grid_map(100, 100, sections=("Left", "Right"), aisle_after=50,
+    data = grid_map(32, 100, sections=("Left", "Right"), aisle_after=50,
                     category=lambda name, r, s: "vip" if name == "Left" and r < 5 else "standard",
                     attributes=lambda _, r, s: ("accessible",) if r % 5 == 0 and s in (0, 99)
                     else ())
-    people = big_crowd(random.Random(11), 18_000)
+    people = big_crowd(random.Random(11), 6_000)
     started = time.monotonic()
     ids = approve_in_bulk(tenant, conference_id, people)
     created = time.monotonic() - started
@@ -492,7 +493,7 @@ def test_sigkill_while_storing_then_the_retry_seats_everyone_exactly_once(seatin
         platform.start_worker("worker2")
         job = wait_for_job(client, job_id, timeout=120)
         recovered = time.monotonic() - killed_at
-    print(f"\n18,000 approved registrations inserted in {created:.1f}s; job killed after "
+    print(f"\n6,000 approved registrations inserted in {created:.1f}s; job killed after "
           f"{killed_at - started:.1f}s with {stored_at_kill} seats stored; recovered in "
           f"{recovered:.1f}s; {job['attempts']} attempts; result: "
           f"{ {k: v for k, v in (job['result'] or {}).items() if not isinstance(v, list)} }")
