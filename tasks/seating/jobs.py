@@ -28,6 +28,7 @@ from tasks.seating.maps import layout_of
 
 log = logging.getLogger(__name__)
 STORE_BATCH = 1000
+HOLD_BATCH = 500  # expired holds read at a time; a sweep goes on until none is left
 REPORT_LIMIT = 1000  # unseated people and split parties listed in a job's result
 BANDS = {VIP: "vip", STANDARD: "standard"}
 
@@ -156,11 +157,18 @@ def release_expired_holds() -> dict:
     """Free every hold past its time (conditional on the hold being unchanged, so a hold
     confirmed or renewed meanwhile stays); tell each person."""
     released = []
-    for hold in seats.expired_holds(utcnow()):
-        gone = seats.release_expired(hold)
-        if gone is not None:
-            released.append(gone.seat_id)
-            announce_seat(gone.tenant_id, gone.conference_id, gone.registration_id, gone.user_id, None)
+    now = utcnow()
+    while True:
+        expired = seats.expired_holds(now, limit=HOLD_BATCH)
+        before = len(released)
+        for hold in expired:
+            gone = seats.release_expired(hold)
+            if gone is not None:
+                released.append(gone.seat_id)
+                announce_seat(gone.tenant_id, gone.conference_id, gone.registration_id,
+                              gone.user_id, None)
+        if len(expired) < HOLD_BATCH or len(released) == before:
+            break  # all done (or only holds renewed meanwhile are left: never spin)
     if released:
         log.info("released %d expired seat holds", len(released))
     return {"released": len(released)}
