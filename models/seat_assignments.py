@@ -10,7 +10,6 @@ occupants) sees no one else's half-done work. A hold is an assignment with an
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -234,10 +233,6 @@ def release_expired(hold: SeatAssignment) -> SeatAssignment | None:
     return SeatAssignment.objects(tenant_id=hold.tenant_id, conference_id=hold.conference_id,
                                   registration_id=hold.registration_id, kind="held",
                                   expires_at=hold.expires_at).modify(remove=True)
-
-
-def valid_object_id(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-f]{24}", value or ""))
 
 
 def not_found(registration_id: str) -> NotFound:
