@@ -42,9 +42,14 @@ ANSWER = "answer."  # query prefix of form-answer filters
 FIELD_NAME = re.compile(r"^[A-Za-z_][\w-]*(?:\.[\w-]+)*$")
 
 
+NEW_PARTY = "new"
+
+
 class SeatingWishes(Body):
     party: str | None = Field(None, min_length=1, max_length=100, description=(
-        "People giving the same party sit together."))
+        "People with the same party sit together. `new` starts a party under a code the "
+        "server makes; the others of the party give that code. Attendees may only join "
+        "existing parties; staff may name parties freely."))
     category: str | None = Field(None, min_length=1, max_length=40)
     accessible: bool | None = None
     priority: Literal["vip", "standard"] | None = Field(None, description="Staff only.")
@@ -64,9 +69,22 @@ def wishes_fields(body: SeatingWishes) -> dict:
 
 def check_wishes(caller, conference_id: str, fields: dict) -> None:
     """Priority, and categories the map does not open to attendees (VIP, press…), are
-    staff's to give; a category must be one of the map's (the default ones before it has one)."""
+    staff's to give; a category must be one of the map's (the default ones before it has one).
+
+    Parties: ``"new"`` starts one under a code the server makes (people registered
+    together share it). An attendee joins a party only by a code that exists in the
+    conference, so unrelated groups never merge by choosing the same name, and nobody
+    joins a party whose code was not shared with them. Staff may name parties freely."""
     if "priority" in fields and not caller.is_staff:
         raise Forbidden("Only staff set a registration's priority.", code="missing_role")
+    party = fields.get("party")
+    if party == NEW_PARTY:
+        fields["party"] = store.new_party_code()
+    elif party is not None and not caller.is_staff \
+            and not store.party_exists(caller.tenant_id, conference_id, party):
+        raise ValidationFailed.for_fields({"seating.party": [
+            f"No party {party!r} in this conference: use the code the first of your party got, "
+            f"or {NEW_PARTY!r} to start one."]})
     category = fields.get("seat_category")
     if category is None:
         return

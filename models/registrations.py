@@ -99,6 +99,8 @@ class Registration(TenantDocument):
             ("tenant_id", "conference_id", "status", "policy_checked", "seq"),
             # the waitlist in order, and a waitlisted person's position (a range)
             ("tenant_id", "conference_id", "status", "waitlist_seq"),
+            # joining a party by its code
+            ("tenant_id", "conference_id", "party"),
         ],
     }
 
@@ -458,6 +460,17 @@ def update_seating(tenant_id: str, registration_id: str, changes: dict, by: str,
     if updated is None:
         raise NotFound("No such registration.", code="registration_not_found")
     return updated
+
+
+def new_party_code() -> str:
+    """A party code the server makes: unguessable, so only the people it is shared with
+    can join (72 bits, 12 URL-safe characters after the prefix)."""
+    return "p-" + secrets.token_urlsafe(9)
+
+
+def party_exists(tenant_id: str, conference_id: str, party: str) -> bool:
+    return Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
+                                party=party).first() is not None
 
 
 def approved_for_seating(tenant_id: str, conference_id: str) -> list[Registration]:

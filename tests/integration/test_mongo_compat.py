@@ -688,6 +688,8 @@ OPERATIONS = {
         _registration(w, user_id=uuid.uuid4().hex)),
     "registrations.approved_for_seating": lambda w: lambda: registration_store
     .approved_for_seating(w.tenant_id, w.conference_id),
+    "registrations.party_exists": lambda w: lambda: registration_store.party_exists(
+        w.tenant_id, w.conference_id, "p-nobody"),
     # seat maps
     "seatmaps.get_map": lambda w: (lambda cid: lambda: seatmaps.get_map(w.tenant_id, cid))(
         _seat_map(w)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import re
 import threading
 import uuid
 from datetime import datetime
@@ -710,31 +711,43 @@ def test_seating_wishes_given_when_registering_are_stored(stack, tenant):
             "answers": {}, "seating": {"category": "vip"}}), 403, "category_reserved")
         assert_error(client.post(f"/conferences/{conference_id}/registrations", json={
             "answers": {}, "seating": {"category": "balcony"}}), 422, "validation_failed")
+        # An attendee joins a party only by a code that exists here (no merging by name).
+        assert_error(client.post(f"/conferences/{conference_id}/registrations", json={
+            "answers": {}, "seating": {"party": "Team Rocket"}}), 422, "validation_failed")
         assert client.get(f"/conferences/{conference_id}/registrations").json()["items"] == []
         registration = register(client, conference_id, seating={
-            "party": "Team Rocket", "category": "standard", "accessible": True})
+            "party": "new", "category": "standard", "accessible": True})
         shown = client.get(f"/registrations/{registration['id']}").json()
-    assert registration["seating"] == {"party": "Team Rocket", "category": "standard",
+    code = registration["seating"]["party"]
+    assert re.fullmatch(r"p-[A-Za-z0-9_-]{12}", code), code
+    assert registration["seating"] == {"party": code, "category": "standard",
                                        "accessible": True, "priority": "standard"}
     assert shown["seating"] == registration["seating"]
     with staff_client(stack, tenant) as client:
         vip = register(client, conference_id, email="vip@example.com",
                        seating={"priority": "vip", "party": "Board"})
+        companion = register(client, conference_id, email="companion@example.com",
+                             seating={"party": code})
     assert vip["seating"] == {"party": "Board", "category": None, "accessible": False,
                               "priority": "vip"}
+    assert companion["seating"]["party"] == code
 
 
 def test_seating_wishes_are_changed_by_the_attendee_and_priority_by_staff(stack, tenant):
     conference_id = conference_with_map(stack, tenant)
-    mine = attendee_registration(stack, tenant, conference_id, seating={"party": "Alpha"})
+    mine = attendee_registration(stack, tenant, conference_id, seating={"party": "new"})
     someone, = people(stack, tenant, conference_id, 1)
     with stack.client(token(tenant, "attendee")) as client:
+        alpha = client.get(f"/registrations/{mine}").json()["seating"]["party"]
+        assert alpha.startswith("p-")
+        assert_error(client.patch(f"/registrations/{mine}/seating", json={"party": "Alpha"}),
+                     422, "validation_failed")
         assert_error(client.patch(f"/registrations/{mine}/seating", json={"category": "vip"}),
                      403, "category_reserved")
         changed = client.patch(f"/registrations/{mine}/seating",
                                json={"category": "standard", "accessible": True})
         assert changed.status_code == 200, changed.text
-        assert changed.json()["seating"] == {"party": "Alpha", "category": "standard",
+        assert changed.json()["seating"] == {"party": alpha, "category": "standard",
                                              "accessible": True, "priority": "standard"}
         assert changed.json()["history"][-1]["reason"].startswith("seating:")
         cleared = client.patch(f"/registrations/{mine}/seating", json={"party": None})
@@ -744,7 +757,7 @@ def test_seating_wishes_are_changed_by_the_attendee_and_priority_by_staff(stack,
         # Not even a reset to the default: priority is staff's alone.
         assert_error(client.patch(f"/registrations/{mine}/seating", json={"priority": None}),
                      403, "missing_role")
-        assert_error(client.patch(f"/registrations/{someone}/seating", json={"party": "Alpha"}),
+        assert_error(client.patch(f"/registrations/{someone}/seating", json={"party": alpha}),
                      404, "registration_not_found")
     with staff_client(stack, tenant) as client:
         promoted = client.patch(f"/registrations/{mine}/seating",
@@ -1051,7 +1064,7 @@ def test_seating_answers_fit_their_documented_schemas(stack, tenant):
         answers += [
             ("/registrations/{registration_id}/seat", "get", client.get(f"/registrations/{mine}/seat")),
             ("/registrations/{registration_id}/seating", "patch",
-             client.patch(f"/registrations/{mine}/seating", json={"party": "A"})),
+             client.patch(f"/registrations/{mine}/seating", json={"party": "new"})),
             (f"{base}/map", "get", client.get(f"{url}/map")),
         ]
     statuses = [response.status_code for _, _, response in answers]
