@@ -1,4 +1,4 @@
-"""JavaScript regular expressions, run with Python's ``re``.
+"""JavaScript regular expressions, run with the ``regex`` engine under a time budget.
 
 Forms carry regexes written for the browser (``matchRegexp: "/^[a-z]+$/i"``). To
 give the browser's verdict the server translates the JS pattern into an
@@ -16,22 +16,68 @@ Known differences, documented in the golden tests: a back-reference to a group
 that did not take part matches "" in JS but fails in Python, or refers to a group
 still open; variable-width look-behind is valid JS but not valid Python (so it
 is reported as a malformed regexp when the schema is saved); with ``i`` a
-back-reference compares with Python's case folding; case tables follow
-Python's Unicode version, which may trail the browser's by a release.
+back-reference compares with the engine's case folding; case tables follow
+Python's Unicode version (with ``iu``, the ``regex`` package's), which may
+trail the browser's by a release.
+
+The translation is compiled with ``re`` (so the server accepts exactly the
+patterns ``re`` accepts, as the golden tests hold it to) and run with the
+``regex`` package in its ``re``-compatible ``VERSION0`` mode, which can stop a
+match: a form author's pattern such as ``/^(a|a)+$/`` backtracks exponentially
+on ``"aaaa…!"``, and an answer must not hold a worker. A match that runs out of
+time raises :class:`RegexpTimeout`; :func:`time_budget` also caps the total a
+block (one submission's review) may spend, however many matches it runs.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator
+
+import regex
 
 from models.amis.jsvalues import JS_WHITESPACE, WS_CLASS, to_string, utf16
 
 
 class RegexpError(ValueError):
     """The pattern is not a valid JS regular expression (or cannot run on the server)."""
+
+
+class RegexpTimeout(Exception):
+    """A pattern could not decide a subject within its time budget."""
+
+
+# A sane pattern decides a form answer in microseconds; a pathological one
+# would take minutes, so a match gets this long (seconds) and no more.
+MATCH_TIMEOUT = 0.05
+
+# What one submission's review may spend on matches in all (seconds): a combo
+# with thousands of rows must not turn MATCH_TIMEOUT into minutes.
+REVIEW_TIMEOUT = 0.5
+
+
+@dataclass
+class _Budget:
+    left: float
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("regexp_budget", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float = REVIEW_TIMEOUT) -> Iterator[None]:
+    """Let the matches run inside the block take ``seconds`` in all."""
+    token = _BUDGET.set(_Budget(seconds))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 # The slash form AMIS accepts in a rule argument: "/body/flags", optionally prefixed.
@@ -61,13 +107,24 @@ class JsRegExp:
 
     source: str
     flags: str
-    compiled: re.Pattern
+    compiled: regex.Pattern
 
     def test(self, subject: str) -> bool:
+        """Raises :class:`RegexpTimeout` when the match runs out of time."""
         text = subject if "u" in self.flags else utf16(subject)
-        if "y" in self.flags:
-            return self.compiled.match(text) is not None
-        return self.compiled.search(text) is not None
+        run = self.compiled.match if "y" in self.flags else self.compiled.search
+        budget = _BUDGET.get()
+        timeout = MATCH_TIMEOUT if budget is None else min(MATCH_TIMEOUT, budget.left)
+        if timeout <= 0:  # regex reads a negative timeout as "none"
+            raise RegexpTimeout(self.source)
+        start = time.perf_counter()
+        try:
+            return run(text, timeout=timeout) is not None
+        except TimeoutError:
+            raise RegexpTimeout(self.source) from None
+        finally:
+            if budget is not None:
+                budget.left -= time.perf_counter() - start
 
 
 def rule_regexp(arg) -> JsRegExp:
@@ -94,10 +151,13 @@ def compile_js(source: str, flags: str = "") -> JsRegExp:
     if len(set(flags)) != len(flags) or set(flags) - set("gimsuy"):
         raise RegexpError(f"invalid flags {flags!r}")
     python = _Translator(source, flags).translate()
-    py_flags = re.IGNORECASE if "i" in flags and "u" in flags else 0
+    fold = "i" in flags and "u" in flags
     try:
-        compiled = re.compile(python, py_flags)
-    except (re.error, OverflowError, RecursionError) as exc:
+        # regex also takes what re refuses (variable-width look-behind, a group
+        # name used twice…); re's verdict keeps the accepted patterns the tested ones.
+        re.compile(python, re.IGNORECASE if fold else 0)
+        compiled = regex.compile(python, (regex.IGNORECASE if fold else 0) | regex.VERSION0)
+    except (re.error, regex.error, OverflowError, RecursionError) as exc:
         raise RegexpError(str(exc)) from None
     return JsRegExp(source, flags, compiled)
 
@@ -121,7 +181,8 @@ class _Translator:
         self.unicode = "u" in flags
         self.multiline = "m" in flags
         self.dotall = "s" in flags
-        # JS folds case itself only without "u"; with "u" Python's re.I is the closer match.
+        # JS folds case itself only without "u"; with "u" it uses Unicode's simple case
+        # folding, as regex.IGNORECASE does (re.I would also let "ı" match "i").
         self.fold = "i" in flags and not self.unicode
         self.source = source if self.unicode else utf16(source)
         self.groups = self._count_groups()

@@ -23,6 +23,8 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "validate.isSpecialWords": "Use letters, accented letters and spaces only.",
     "validate.isUrlPath": "Use letters, digits, underscores, hyphens and backslashes only.",
     "validate.matchRegexp": "The value does not have the expected format.",
+    "validate.regexpTimeout":
+        "This answer could not be checked against the form's pattern in time.",
     "validate.minLength": "Enter at least $1 characters.",
     "validate.maxLength": "Enter no more than $1 characters.",
     "validate.array.minLength": "Too short: the minimum length is $1.",

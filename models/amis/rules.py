@@ -22,7 +22,7 @@ from typing import Any, Callable
 from models.amis import datetimes, idcard
 from models.amis import jsvalues as js
 from models.amis.expressions import resolve_pure_variable
-from models.amis.jsregex import compile_js, rule_regexp
+from models.amis.jsregex import RegexpTimeout, compile_js, rule_regexp
 from models.amis.jsvalues import UNDEFINED
 from models.amis.messages import message
 from models.amis.scope import Scope
@@ -357,7 +357,9 @@ def first_failure(value: Any, scope: Scope, rules: dict[str, Any],
     Arguments written as ``"${field}"`` are read from ``scope``. The message is
     ``messages[rule]`` when the form gives one, else the default for the rule
     (the ``validate.array.*`` variant for list values), with ``$1``… replaced
-    by the arguments. Raises :class:`UnknownRule` for a name AMIS does not know.
+    by the arguments. A regexp that runs out of time (see :mod:`models.amis.jsregex`)
+    fails its rule with the ``validate.regexpTimeout`` message. Raises
+    :class:`UnknownRule` for a name AMIS does not know.
     """
     for name, setting in rules.items():
         if not is_active(setting):
@@ -365,8 +367,12 @@ def first_failure(value: Any, scope: Scope, rules: dict[str, Any],
         if not known_rule(name):
             raise UnknownRule(name)
         args = [resolve_pure_variable(arg, scope) for arg in rule_args(setting)]
-        if check_rule(name, scope, value, args):
-            continue
+        try:
+            if check_rule(name, scope, value, args):
+                continue
+        except RegexpTimeout:
+            # Not a verdict on the answer, so not the form's own message for the rule.
+            return name, message("validate.regexpTimeout")
         custom = messages.get(name) if isinstance(messages, dict) else None
         key = RULES[name].message_key
         if isinstance(value, list) and name in ("minLength", "maxLength"):

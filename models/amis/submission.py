@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.amis import jsvalues as js
+from models.amis.jsregex import time_budget
 from models.amis.jsvalues import UNDEFINED
 from models.amis.messages import message
 from models.amis.rules import first_failure
@@ -54,7 +55,8 @@ def review(form: CompiledForm, data: Any) -> SubmissionReview:
     if not isinstance(data, dict):
         result.errors[""] = ["The submission must be a JSON object."]
         return result
-    _Walk(result).nodes(form.nodes, Scope(data), "", result.cleaned)
+    with time_budget():
+        _Walk(result).nodes(form.nodes, Scope(data), "", result.cleaned)
     result.dropped = _dropped(data, result.cleaned, "")
     return result
 

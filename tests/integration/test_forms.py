@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.test_registrations import FORM, make_conference, token
+from tests.integration.test_registrations import FORM, make_conference, register, token
 
 
 def save(client, conference_id, schema):
@@ -54,6 +54,19 @@ def test_a_schema_that_is_not_an_amis_form_is_422_saying_why(stack, tenant):
             fields = response.json()["error"]["details"]["fields"]
             assert any(name.startswith(field) for name in fields), (field, fields)
         assert staff.get("/forms/", params={"conference_id": conference_id}).json()["items"] == []
+
+
+def test_an_answer_a_backtracking_pattern_cannot_check_in_time_is_422(stack, tenant):
+    conference_id = make_conference(tenant, form=None)
+    schema = {"type": "form", "body": [
+        {"type": "input-text", "name": "code", "validations": {"matchRegexp": "/^(a|a)+$/"}}]}
+    with stack.client(token(tenant, "staff")) as staff:
+        assert save(staff, conference_id, schema).status_code == 201  # valid JS, if slow
+    with stack.client(token(tenant, "attendee")) as attendee:
+        response = register(attendee, conference_id, answers={"code": "a" * 64 + "!"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"]["fields"] == {
+        "answers.code": ["This answer could not be checked against the form's pattern in time."]}
 
 
 def test_answers_can_be_checked_before_registering(stack, tenant):

@@ -19,10 +19,17 @@ NOT_OPTION = "Choose one of the available options."
 WRONG_TYPE = "This value has the wrong type."
 ID_NUMBER = "11010519491231002X"  # a valid 18-character resident identity card number
 OPTIONS = [{"label": "A", "value": "a"}, {"label": "B", "value": "b"}]
+TIMED_OUT = "This answer could not be checked against the form's pattern in time."
 
 
 def text(**props):
     return {"type": "input-text", **props}
+
+
+# Valid JS that backtracks exponentially on "aaa…!": without a time budget one
+# answer would hold the server for centuries.
+BACKTRACKING = text(validations={"matchRegexp": "/^(a|a)+$/"},
+                    validationErrors={"matchRegexp": "Only a's, please."})
 
 
 CASES = [
@@ -133,6 +140,16 @@ CASES = [
         "abc",
         "Must end with z",
     ),
+    # The browser folds case with "iu" by Unicode's simple case folding: "ı" is not "i".
+    ("matchRegexp-flags-iu-dotless-i", text(validations={"matchRegexp": "/^i$/iu"}), "ı",
+     "The value does not have the expected format."),
+    ("matchRegexp-flags-iu-kelvin-sign", text(validations={"matchRegexp": "/^k$/iu"}), "\u212a",
+     None),
+    # A pattern that cannot decide in time fails the field with a message saying so
+    # (not the form's own message: the answer may well be right).
+    ("matchRegexp-backtracking-times-out", BACKTRACKING, "a" * 64 + "!", TIMED_OUT),
+    ("matchRegexp-backtracking-still-passes", BACKTRACKING, "a" * 64, None),
+    ("matchRegexp-backtracking-still-fails", BACKTRACKING, "ab", "Only a's, please."),
     (
         "isPhoneNumber",
         text(validations={"isPhoneNumber": True}),

@@ -7,6 +7,7 @@ import pytest
 from models.amis import clean_submission, review_submission, validate_submission
 
 REQUIRED = "This field is required."
+TIMED_OUT = "This answer could not be checked against the form's pattern in time."
 OPTIONS = [{"label": "Private", "value": "private"}, {"label": "Professional", "value": "pro"}]
 
 
@@ -283,6 +284,19 @@ def test_combo_unique_items_must_differ_between_rows():
         "tickets.0.code": ["This value must be unique."],
         "tickets.2.code": ["This value must be unique."],
     }
+
+
+def test_a_backtracking_pattern_fails_every_combo_row_without_holding_the_server():
+    # Each match has a time budget and so does the whole submission: 5,000 rows
+    # times one match's budget would hold the server for minutes.
+    code = {"type": "input-text", "name": "code", "validations": {"matchRegexp": "/^(a|a)+$/"}}
+    schema = form({"type": "combo", "name": "codes", "multiple": True, "items": [code]})
+    rows = [{"code": "a" * 64 + "!"}] * 5000
+    assert validate_submission(schema, {"codes": rows}) == {
+        f"codes.{index}.code": [TIMED_OUT] for index in range(5000)
+    }
+    # The next submission has a budget of its own.
+    assert validate_submission(schema, {"codes": [{"code": "aaa"}]}) == {}
 
 
 def test_single_combo_is_an_object():
