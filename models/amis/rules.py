@@ -22,7 +22,7 @@ from typing import Any, Callable
 from models.amis import datetimes, idcard
 from models.amis import jsvalues as js
 from models.amis.expressions import resolve_pure_variable
-from models.amis.jsregex import RegexpTimeout, compile_js, rule_regexp
+from models.amis.jsregex import RegexpError, RegexpTimeout, compile_js, rule_regexp
 from models.amis.jsvalues import UNDEFINED
 from models.amis.messages import message
 from models.amis.scope import Scope
@@ -358,7 +358,8 @@ def first_failure(value: Any, scope: Scope, rules: dict[str, Any],
     ``messages[rule]`` when the form gives one, else the default for the rule
     (the ``validate.array.*`` variant for list values), with ``$1``… replaced
     by the arguments. A regexp that runs out of time (see :mod:`models.amis.jsregex`)
-    fails its rule with the ``validate.regexpTimeout`` message. Raises
+    fails its rule with the ``validate.regexpTimeout`` message; one that is not a regex
+    (read from the answers) fails its rule. Raises
     :class:`UnknownRule` for a name AMIS does not know.
     """
     for name, setting in rules.items():
@@ -373,6 +374,10 @@ def first_failure(value: Any, scope: Scope, rules: dict[str, Any],
         except RegexpTimeout:
             # Not a verdict on the answer, so not the form's own message for the rule.
             return name, message("validate.regexpTimeout")
+        except RegexpError:
+            # Only a pattern read from the answers (``${field}``) can be broken here: the
+            # schema's own are checked when it is saved. amis-core throws; the answer fails.
+            pass
         custom = messages.get(name) if isinstance(messages, dict) else None
         key = RULES[name].message_key
         if isinstance(value, list) and name in ("minLength", "maxLength"):

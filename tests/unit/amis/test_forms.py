@@ -367,3 +367,14 @@ def test_an_empty_submission_reports_every_required_field():
         "days": [REQUIRED],
         "seats": [REQUIRED],
     }
+
+
+def test_a_pattern_taken_from_the_answers_that_is_no_regex_fails_the_answer():
+    # ``${pattern}`` is read from the submission, so it cannot be checked when the schema
+    # is saved; a broken one must make the answer invalid, not crash the review (a 500).
+    schema = {"type": "form", "body": [
+        {"type": "input-text", "name": "pattern"},
+        {"type": "input-text", "name": "f", "validations": {"matchRegexp": "${pattern}"}}]}
+    assert review_submission(schema, {"pattern": "^x$", "f": "x"}).valid
+    broken = review_submission(schema, {"pattern": "(", "f": "x"})
+    assert not broken.valid and list(broken.errors) == ["f"]
