@@ -126,6 +126,7 @@ async def check_answers(request):
     body = parse_body(request, AnswersBody)
     caller = request.ctx.principal
     form = await offload.run_sync(_current_form, caller, query.conference_id)
-    review = amis.review_submission(form.schema, body.answers)
+    # In a thread: author patterns may use their whole time budget (models/amis/jsregex.py).
+    review = await offload.run_sync(amis.review_submission, form.schema, body.answers)
     return json({"valid": review.valid, "errors": review.errors, "cleaned": review.cleaned,
                  "dropped": list(review.dropped)})
