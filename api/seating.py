@@ -124,6 +124,14 @@ class VersionQuery(Query):
     version: int | None = Field(None, ge=1, description="Replace only if the map is at this version.")
 
 
+def _changeable_conference(caller, conference_id: str):
+    """The conference whose seats a request changes: an archived one is read-only (409)."""
+    conference = conference_store.get_conference(caller.tenant_id, conference_id)
+    if conference.status == "archived":
+        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
+    return conference
+
+
 # --- the map ----------------------------------------------------------------------------
 
 
@@ -146,7 +154,7 @@ async def _read_upload(request) -> bytes:
 
 
 def _save(caller, conference_id: str, parse, version: int | None):
-    conference = conference_store.get_conference(caller.tenant_id, conference_id)
+    conference = _changeable_conference(caller, conference_id)
     cid = str(conference.id)
     spec = parse(seatmaps.find_map(caller.tenant_id, cid))  # metadata only (its categories)
     with seats.seating_lock(caller.tenant_id, cid):
@@ -277,7 +285,7 @@ async def auto_assign(request, conference_id: str):
     caller = request.ctx.principal
 
     def start():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
+        conference = _changeable_conference(caller, conference_id)
         seatmaps.get_map(caller.tenant_id, str(conference.id))  # 404 before a job is made
         return start_job(caller.tenant_id, caller.user_id, "seating.auto_assign",
                          {"conference_id": str(conference.id)},
@@ -321,7 +329,7 @@ def _warnings(registration, seat: seatmaps.SeatSpec) -> list[str]:
 
 def _place(caller, conference_id: str, registration_id: str, seat_id: str,
            hold_minutes: int | None = None) -> dict:
-    conference = conference_store.get_conference(caller.tenant_id, conference_id)
+    conference = _changeable_conference(caller, conference_id)
     cid = str(conference.id)
     registration = _registration(caller, cid, registration_id,
                                  HOLDABLE if hold_minutes else ("approved",))
@@ -374,13 +382,13 @@ async def hold(request, conference_id: str):
 
 @bp.delete("/conferences/<conference_id:str>/seating/assignments/<registration_id:str>")
 @openapi.definition(summary="Release a person's seat or hold", tag="seating",
-                    response=[json_response(SeatChange), *ERRORS(401, 403, 404, 503)])
+                    response=[json_response(SeatChange), *ERRORS(401, 403, 404, 409, 503)])
 @authenticated(*STAFF)
 async def release(request, conference_id: str, registration_id: str):
     caller = request.ctx.principal
 
     def run():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
+        conference = _changeable_conference(caller, conference_id)
         cid = str(conference.id)
         registration = _registration(caller, cid, registration_id, registration_store.STATUSES)
         with seats.seating_lock(caller.tenant_id, cid):
@@ -408,7 +416,7 @@ async def swap(request, conference_id: str):
     caller = request.ctx.principal
 
     def run():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
+        conference = _changeable_conference(caller, conference_id)
         cid = str(conference.id)
         people = [_registration(caller, cid, rid, registration_store.STATUSES)
                   for rid in body.registration_ids]

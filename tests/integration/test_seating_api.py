@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pytest
 
+from models import conferences as conference_store
 from models import registrations as registration_store
 from models import seat_assignments as seat_store
 from models import seatmaps
@@ -772,6 +773,31 @@ def test_seating_wishes_are_changed_by_the_attendee_and_priority_by_staff(stack,
     assert (stored.party, stored.seat_category, stored.needs_accessible, stored.priority) == (
         None, "vip", True, "vip")
     assert registration_store.get_registration(tenant.id, someone).party == "Beta"
+
+
+def test_an_archived_conferences_seating_is_read_only(stack, tenant):
+    conference_id = conference_with_map(stack, tenant)
+    first, second = people(stack, tenant, conference_id, 2)
+    with staff_client(stack, tenant) as client:
+        assert place(client, conference_id, first, "Hall/A/1").status_code == 200
+        assert place(client, conference_id, second, "Hall/A/2").status_code == 200
+        before = seated(client, conference_id)
+        conference_store.transition(tenant.id, conference_id, "archived")
+        url = f"/conferences/{conference_id}/seating"
+        for response in [
+                client.put(f"{url}/map", json=MAP),
+                client.put(f"{url}/map.csv", content=CSV_MAP, headers={"Content-Type": "text/csv"}),
+                client.post(f"{url}/auto-assign"),
+                place(client, conference_id, first, "Hall/A/3"),
+                client.post(f"{url}/holds", json={"registration_id": first, "seat_id": "Hall/A/3",
+                                                  "minutes": 5}),
+                client.post(f"{url}/swap", json={"registration_ids": [first, second]}),
+                client.delete(f"{url}/assignments/{first}")]:
+            assert_error(response, 409, "conference_archived")
+        # Still readable, and unchanged.
+        assert seated(client, conference_id) == before
+        assert staff_map(client, conference_id)["map"]["version"] == 1
+        assert client.get(f"{url}/map.csv").status_code == 200
 
 
 def test_withdrawing_frees_the_seat(stack, tenant):
