@@ -22,7 +22,6 @@ from api.idempotency import idempotent
 from api.jobs import job_json
 from api.schemas import ERRORS, JobAccepted, JobView, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
-from meeteasy import push
 from meeteasy.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from models import amis, exports, invites
 from models import conferences as conference_store
@@ -31,7 +30,7 @@ from models import registrations as store
 from models import seatmaps
 from models import seat_assignments as seats
 from models import users as user_store
-from tasks.events import announce
+from tasks.events import announce, announce_seat
 from tasks.jobs import start_job
 
 bp = Blueprint("registrations")
@@ -402,8 +401,7 @@ async def withdraw(request, registration_id: str):
         view = store.full_view(done)
         announce("registration.withdrawn", view, tenant_id=caller.tenant_id, user_id=done.user_id)
         if seats.release(caller.tenant_id, done.conference_id, str(done.id)) is not None:
-            push.emit("seat.updated", seats.seat_event(done.conference_id, str(done.id), None),
-                      tenant_id=caller.tenant_id, user_id=done.user_id)
+            announce_seat(caller.tenant_id, done.conference_id, str(done.id), done.user_id, None)
         job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                         {"conference_id": done.conference_id})
         return view, job

@@ -24,7 +24,6 @@ from api.jobs import job_json
 from api.registrations import RegistrationView, SeatingWishes, check_wishes, wishes_fields
 from api.schemas import ERRORS, JobAccepted, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
-from meeteasy import push
 from meeteasy.errors import (BadRequest, Conflict, NotFound, PayloadTooLarge,
                              ValidationFailed)
 from meeteasy.settings import get_settings
@@ -34,6 +33,7 @@ from models import registrations as registration_store
 from models import seat_assignments as seats
 from models import seatmaps
 from models.base import iso
+from tasks.events import announce_seat
 from tasks.jobs import start_job
 
 bp = Blueprint("seating")
@@ -342,14 +342,9 @@ def _place(caller, conference_id: str, registration_id: str, seat_id: str,
     audit.record(caller.tenant_id, caller.user_id, "seat.held" if hold_minutes else "seat.assigned",
                  "registration", str(registration.id), conference_id=cid,
                  changes={"seat": {"from": before.seat_id if before else None, "to": seat_id}})
-    _announce(caller.tenant_id, cid, str(registration.id), registration.user_id, after)
+    announce_seat(caller.tenant_id, cid, str(registration.id), registration.user_id, after)
     return {"seat": seats.public_view(after), "previous": seats.public_view(before),
             "warnings": _warnings(registration, seat)}
-
-
-def _announce(tenant_id: str, conference_id: str, registration_id: str, user_id, assignment) -> None:
-    push.emit("seat.updated", seats.seat_event(conference_id, registration_id, assignment),
-              tenant_id=tenant_id, user_id=user_id)
 
 
 @bp.put("/conferences/<conference_id:str>/seating/assignments/<registration_id:str>")
@@ -398,7 +393,7 @@ async def release(request, conference_id: str, registration_id: str):
         audit.record(caller.tenant_id, caller.user_id, "seat.released", "registration",
                      str(registration.id), conference_id=cid,
                      changes={"seat": {"from": gone.seat_id, "to": None}})
-        _announce(caller.tenant_id, cid, str(registration.id), registration.user_id, None)
+        announce_seat(caller.tenant_id, cid, str(registration.id), registration.user_id, None)
         return {"seat": None, "previous": seats.public_view(gone), "warnings": []}
 
     return json(await offload.run_sync(run))
@@ -427,7 +422,7 @@ async def swap(request, conference_id: str):
                      conference_id=cid, changes={"seats": {
                          str(people[0].id): new_a.seat_id, str(people[1].id): new_b.seat_id}})
         for person, assignment in zip(people, (new_a, new_b)):
-            _announce(caller.tenant_id, cid, str(person.id), person.user_id, assignment)
+            announce_seat(caller.tenant_id, cid, str(person.id), person.user_id, assignment)
         return {"seats": [seats.public_view(new_a), seats.public_view(new_b)]}
 
     return json(await offload.run_sync(run))
@@ -490,9 +485,7 @@ async def update_wishes(request, registration_id: str):
         registration = registration_store.get_registration(caller.tenant_id, registration_id,
                                                            user_id=owner)
         check_wishes(caller, registration.conference_id, changes)
-        registration = registration_store.update_seating(
-            caller.tenant_id, registration_id, changes, caller.user_id,
-            user_id=None if caller.is_staff else caller.user_id)
+        registration = registration_store.update_seating(registration, changes, caller.user_id)
         return registration_store.full_view(registration)
 
     return json(await offload.run_sync(run))

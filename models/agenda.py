@@ -23,7 +23,7 @@ from bson import ObjectId
 from meeteasy.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from meeteasy import locks
 from models import audit
-from models.base import TenantDocument, iso, utcnow
+from models.base import TenantDocument, is_object_id, iso, utcnow
 from models.conferences import Conference, flatten_errors, get_conference, to_utc
 
 
@@ -407,7 +407,7 @@ def create_session(tenant_id: str, conference_id: str, *, actor: str, **fields) 
 
 def get_session(tenant_id: str, conference_id: str, session_id: str) -> Session:
     session = None
-    if ObjectId.is_valid(session_id or "") and len(session_id) == 24:
+    if is_object_id(session_id):
         session = Session.objects(tenant_id=tenant_id, conference_id=conference_id,
                                   id=session_id).first()
     if session is None:
@@ -530,7 +530,7 @@ def create_speaker(tenant_id: str, conference_id: str, *, actor: str, **fields) 
 
 def get_speaker(tenant_id: str, conference_id: str, speaker_id: str) -> Speaker:
     speaker = None
-    if ObjectId.is_valid(speaker_id or "") and len(speaker_id) == 24:
+    if is_object_id(speaker_id):
         speaker = Speaker.objects(tenant_id=tenant_id, conference_id=conference_id,
                                   id=speaker_id).first()
     if speaker is None:

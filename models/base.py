@@ -8,6 +8,7 @@ functions in this package take ``tenant_id`` explicitly; nothing else queries.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import mongoengine as me
@@ -21,6 +22,12 @@ def iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:  # a connection without tz_aware: MongoDB stores UTC
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def is_object_id(value) -> bool:
+    """Whether ``value`` is an id as MeetEasy writes them (24 lower-case hex digits); a
+    malformed id in a path answers 404 without a query."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{24}", value) is not None
 
 
 def utcnow() -> datetime:

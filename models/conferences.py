@@ -20,7 +20,7 @@ import mongoengine as me
 
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
 from models import audit
-from models.base import TenantDocument, iso, utcnow
+from models.base import TenantDocument, is_object_id, iso, utcnow
 
 STATUSES = ("draft", "published", "ongoing", "ended", "archived")
 TRANSITIONS = {
@@ -249,7 +249,7 @@ def get_conference(tenant_id: str, conference_id: str, *,
                    visible_to_attendees: bool = False) -> Conference:
     """The conference, or NotFound. Attendees only see published, ongoing and ended ones."""
     conference = Conference.objects(tenant_id=tenant_id, id=conference_id).first() \
-        if _is_object_id(conference_id) else None
+        if is_object_id(conference_id) else None
     hidden = visible_to_attendees and conference is not None and \
         conference.status not in VISIBLE_TO_ATTENDEES
     if conference is None or hidden:
@@ -418,7 +418,3 @@ def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int
     if conference is None:
         raise NotFound("No such conference.", code="conference_not_found")
     return conference.waitlist_seq
-
-
-def _is_object_id(value: str) -> bool:
-    return isinstance(value, str) and bool(re.fullmatch(r"[0-9a-f]{24}", value))

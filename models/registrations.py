@@ -21,7 +21,7 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from meeteasy.errors import Conflict, NotFound
-from models.base import TenantDocument, iso, utcnow
+from models.base import TenantDocument, is_object_id, iso, utcnow
 
 STATUSES = ("pending", "approved", "rejected", "waitlisted", "withdrawn")
 DECIDABLE = ("pending", "waitlisted")
@@ -189,7 +189,7 @@ def find_existing(tenant_id: str, conference_id: str, user_id: str | None,
 
 def get_registration(tenant_id: str, registration_id: str, *, user_id: str | None = None) -> Registration:
     """The registration, or NotFound; with ``user_id`` only that person's own."""
-    if not re.fullmatch(r"[0-9a-f]{24}", registration_id or ""):
+    if not is_object_id(registration_id):
         raise NotFound("No such registration.", code="registration_not_found")
     registration = Registration.objects(tenant_id=tenant_id, id=registration_id).first()
     # The owner is compared here rather than filtered on, so that one index serves both.
@@ -413,7 +413,7 @@ def by_ids(tenant_id: str, conference_id: str, ids: list[str]) -> list[Registrat
 
 
 def _by_ids(tenant_id: str, ids: list) -> list[Registration]:
-    valid = [str(rid) for rid in ids if re.fullmatch(r"[0-9a-f]{24}", str(rid or ""))]
+    valid = [str(rid) for rid in ids if is_object_id(str(rid or ""))]
     return list(Registration.objects(tenant_id=tenant_id, id__in=valid)) if valid else []
 
 
@@ -442,12 +442,11 @@ def withdraw(tenant_id: str, registration_id: str, by: str, *, user_id: str | No
     return done
 
 
-def update_seating(tenant_id: str, registration_id: str, changes: dict, by: str,
-                   *, user_id: str | None = None) -> Registration:
+def update_seating(registration: Registration, changes: dict, by: str) -> Registration:
     """Change what the seat assignment knows of a registration (party, category,
-    accessibility, priority); recorded in its history. With ``user_id``, only that
-    person's own registration."""
-    registration = get_registration(tenant_id, registration_id, user_id=user_id)
+    accessibility, priority); recorded in its history. The caller has read it (and
+    checked who may change it)."""
+    tenant_id = registration.tenant_id
     changes = {key: value for key, value in changes.items() if key in SEATING_FIELDS}
     if not changes:
         return registration

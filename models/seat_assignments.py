@@ -217,11 +217,6 @@ def swap(tenant_id: str, conference_id: str, first: str, second: str, by: str
     return new_a, new_b
 
 
-def is_parked(seat_id: str) -> bool:
-    """A seat id left by a swap whose writer died between its steps (auto-assign re-seats them)."""
-    return seat_id.startswith("~swap/")
-
-
 def expired_holds(now: datetime, limit: int = 500) -> list[SeatAssignment]:
     """Holds past their time, across tenants (beat releases them)."""
     return list(SeatAssignment.objects.across_tenants().filter(kind="held", expires_at__lt=now)

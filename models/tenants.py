@@ -7,7 +7,7 @@ import re
 import mongoengine as me
 
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
-from models.base import utcnow
+from models.base import is_object_id, utcnow
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 STATUSES = ("active", "suspended")
@@ -38,7 +38,7 @@ def create_tenant(slug: str, name: str) -> Tenant:
 
 
 def get_tenant(tenant_id: str) -> Tenant:
-    tenant = Tenant.objects(id=tenant_id).first() if _is_object_id(tenant_id) else None
+    tenant = Tenant.objects(id=tenant_id).first() if is_object_id(tenant_id) else None
     if tenant is None:
         raise NotFound("No such tenant.", code="tenant_not_found")
     return tenant
@@ -53,7 +53,3 @@ def get_tenant_by_slug(slug: str) -> Tenant:
 
 def list_tenants() -> list[Tenant]:
     return list(Tenant.objects.order_by("slug"))
-
-
-def _is_object_id(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-f]{24}", value or ""))

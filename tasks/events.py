@@ -11,6 +11,7 @@ import uuid
 
 from meeteasy import push
 from models import plugins as plugin_store
+from models.seat_assignments import seat_event
 from plugins.hooks import HOOKS
 from tasks.app import app
 
@@ -19,6 +20,13 @@ log = logging.getLogger(__name__)
 
 def announce(hook: str, view: dict, *, tenant_id: str, user_id: str | None) -> None:
     announce_many(tenant_id, [(hook, view, user_id)])
+
+
+def announce_seat(tenant_id: str, conference_id: str, registration_id: str,
+                  user_id: str | None, assignment, *, staff: bool = True) -> None:
+    """``seat.updated`` to the attendee (and staff): where they sit now, or ``seat: null``."""
+    push.emit("seat.updated", seat_event(conference_id, registration_id, assignment),
+              tenant_id=tenant_id, user_id=user_id, staff=staff)
 
 
 def announce_many(tenant_id: str, events: list[tuple[str, dict, str | None]]) -> None:

@@ -16,13 +16,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from meeteasy import push
 from models import registrations as registration_store
 from models import seat_assignments as seats
 from models import seatmaps
 from models.base import utcnow
 from tasks.app import app, long_running
 from tasks.base import JobContext, JobTask, ensure_process_ready
+from tasks.events import announce_seat
 from tasks.seating.assign import STANDARD, VIP, Options, Request, assign
 from tasks.seating.maps import layout_of
 
@@ -31,12 +31,6 @@ STORE_BATCH = 1000
 HOLD_BATCH = 500  # expired holds read at a time; a sweep goes on until none is left
 REPORT_LIMIT = 1000  # unseated people and split parties listed in a job's result
 BANDS = {VIP: "vip", STANDARD: "standard"}
-
-
-def announce_seat(tenant_id: str, conference_id: str, registration_id: str, user_id: str | None,
-                  assignment, *, staff: bool = True) -> None:
-    push.emit("seat.updated", seats.seat_event(conference_id, registration_id, assignment),
-              tenant_id=tenant_id, user_id=user_id, staff=staff)
 
 
 def request_of(registration) -> Request:
@@ -60,10 +54,11 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
         occupied = seats.all_of(tenant_id, conference_id)
         # Seats of people no longer approved (withdrawn, rejected) go back to the pool;
         # holds stay until they expire (a seat may be held for someone not yet approved).
-        # So do seats not on the map: a swap whose writer died between its steps.
+        # So do seats not on the map: a swap whose writer died between its steps left
+        # someone on a parking id (models/seat_assignments.py, swap).
         stale = [a.registration_id for a in occupied
                  if (a.kind == "assigned" and a.registration_id not in by_id)
-                 or seats.is_parked(a.seat_id) or a.seat_id not in layout]
+                 or a.seat_id not in layout]
         released = seats.release_many(tenant_id, conference_id, stale)
         stale_set = set(stale)
         taken = {a.seat_id: a.registration_id for a in occupied if a.registration_id not in stale_set}
@@ -85,7 +80,7 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
     unseated += [{"registration_id": rid, "reason": "seat_taken"} for rid in refused]
     return {
         "seated": len(result.assignments) - len(refused),
-        "already_seated": sum(1 for r in requests if r.registration in seated_before),
+        "already_seated": len(requests) - newcomers,
         "released": released,
         "unseated_count": len(unseated),
         "unseated_by_reason": dict(Counter(u["reason"] for u in unseated)),

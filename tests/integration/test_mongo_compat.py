@@ -680,12 +680,8 @@ OPERATIONS = {
     # seating wishes
     "registrations.update_seating": lambda w: (lambda r: lambda: registration_store
                                                .update_seating(
-        w.tenant_id, str(r.id), {"party": "p1", "seat_category": "vip", "priority": "vip"},
-        w.user_id))(_registration(w)),
-    "registrations.update_seating(user)": lambda w: (lambda r: lambda: registration_store
-                                                     .update_seating(
-        w.tenant_id, str(r.id), {"needs_accessible": True}, r.user_id, user_id=r.user_id))(
-        _registration(w, user_id=uuid.uuid4().hex)),
+        r, {"party": "p1", "seat_category": "vip", "priority": "vip"}, w.user_id))(
+        _registration(w)),
     "registrations.approved_for_seating": lambda w: lambda: registration_store
     .approved_for_seating(w.tenant_id, w.conference_id),
     "registrations.party_exists": lambda w: lambda: registration_store.party_exists(
