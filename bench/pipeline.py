@@ -39,9 +39,10 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -55,6 +56,11 @@ import socketio  # noqa: E402
 
 from meeteasy import embedded  # noqa: E402
 from tests.integration.stack import BIN, Stack  # noqa: E402
+
+try:
+    from uvloop import run as uvloop_run
+except ImportError:  # pragma: no cover
+    uvloop_run = None
 
 BASELINE_QUEUE = "bench-baseline"   # bench.baseline_tasks.QUEUE (not imported: it reads env)
 MEETEASY_QUEUE = "default"           # tasks.jobs.KINDS["diagnostics.ping"]
@@ -485,6 +491,20 @@ def reset_jobs(jobs: pymongo.collection.Collection, tenant_id: str) -> float:
     return statistics.median(times) * 1000
 
 
+def parse_loads(parser: argparse.ArgumentParser, args: argparse.Namespace, quick_loads: str,
+                warmup_rate: float) -> None:
+    """Finish the options both benchmarks share, in place: ``--quick`` means ``quick_loads``,
+    3 s, 1 run and a 5 s grace; ``args.loads`` becomes a list of floats; loads and seconds
+    must be positive and runs at least 1; the warm-up is ``warmup_rate``/s for 1 s with
+    ``--quick``, else 2 s."""
+    if args.quick:
+        args.loads, args.seconds, args.runs, args.grace = quick_loads, 3.0, 1, 5.0
+    args.loads = [float(item) for item in str(args.loads).split(",") if item.strip()]
+    if not args.loads or min(args.loads) <= 0 or args.seconds <= 0 or args.runs < 1:
+        parser.error("loads and seconds must be positive, runs at least 1")
+    args.warmup_rate, args.warmup_seconds = warmup_rate, 1.0 if args.quick else 2.0
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="MeetEasy ping path vs a bare Sanic→Celery→"
                                      "Socket.IO baseline at fixed offered loads.")
@@ -503,23 +523,62 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="smoke run: loads 20,50, 3 s each, 1 run, short grace")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.loads, args.seconds, args.runs, args.grace = "20,50", 3.0, 1, 5.0
-    args.loads = [float(item) for item in str(args.loads).split(",") if item.strip()]
-    if not args.loads or min(args.loads) <= 0 or args.seconds <= 0 or args.runs < 1:
-        parser.error("loads and seconds must be positive, runs at least 1")
-    args.warmup_rate, args.warmup_seconds = 20.0, 1.0 if args.quick else 2.0
+    parse_loads(parser, args, quick_loads="20,50", warmup_rate=20.0)
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+@dataclass
+class Platform:
+    """Both sides' processes, started by ``running_platform`` on their own Redis and SecantusDB."""
+
+    workdir: Path
+    stack: Stack
+    redis_service: embedded.Service
+    mongo_service: embedded.Service
+    api_url: str                    # MeetEasy web and relay
+    relay_url: str
+    baseline_url: str               # baseline web and relay
+    baseline_relay: str
+    mongo: pymongo.MongoClient      # on the SecantusDB
+    broker: redis.Redis             # on the Redis (the Celery broker of both sides)
+
+    @property
+    def database(self) -> pymongo.database.Database:
+        return self.mongo[self.stack.env["MEETEASY_MONGODB_DB"]]
+
+    def groups(self, side: str) -> dict[str, int]:
+        """Component → process group id of ``side`` ("baseline" or "meeteasy"), for CpuMeter."""
+        prefix = "baseline-" if side == "baseline" else ""
+        processes = self.stack.processes
+        return {"web": processes[prefix + "web"].pid, "relay": processes[prefix + "relay"].pid,
+                "worker": processes[prefix + "worker"].pid,
+                "redis": self.redis_service.process.pid, "mongodb": self.mongo_service.process.pid}
+
+    def print_header(self, title: str, args: argparse.Namespace, detail: str = "") -> None:
+        """The two lines a benchmark starts with: its settings and the machine, then the
+        processes of each side; ``detail`` follows the grace period on the first line."""
+        loads = ",".join(f"{load:g}" for load in args.loads)
+        print(f"{title}: loads {loads}/s, {args.seconds:g} s each, {args.runs} run(s), "
+              f"grace {args.grace:g} s{detail}; {os.cpu_count()} CPUs, load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"  each side: Sanic web (1 worker process), Socket.IO relay (uvicorn), Celery "
+              f"worker -c {args.concurrency}; Redis {self.redis_service.url}, "
+              f"SecantusDB {self.mongo_service.url} (MeetEasy only)", flush=True)
+
+
+@contextmanager
+def running_platform(prefix: str, args: argparse.Namespace) -> Iterator[Platform]:
+    """Start both sides in a fresh temporary work directory named ``prefix``…: Redis,
+    SecantusDB, MeetEasy's web, relay and worker (``args.concurrency``), the baseline's; yield
+    them as a Platform. On the way out stop everything, and remove the work directory if the
+    block finished and ``args.keep`` is not set (else say where the logs are). SIGTERM acts
+    as Ctrl-C; an interrupt is announced and re-raised (the caller exits with 130)."""
 
     def terminate(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, terminate)
-    workdir = Path(tempfile.mkdtemp(prefix="meeteasy-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     services: list[embedded.Service] = []
     stack: Stack | None = None
     mongo: pymongo.MongoClient | None = None
@@ -535,40 +594,14 @@ def main(argv=None) -> int:
         api_url = stack.start_web()
         relay_url = stack.start_relay()
         stack.start_worker("worker", concurrency=args.concurrency)
-        token, tenant_id = make_admin(stack)
-        mongo = pymongo.MongoClient(mongo_service.url)
-        jobs = mongo[stack.env["MEETEASY_MONGODB_DB"]]["jobs"]
         baseline_url, baseline_relay = spawn_baseline(stack, redis_service.url, args.concurrency)
-        groups = {"redis": redis_service.process.pid, "mongodb": mongo_service.process.pid}
-        sides = {
-            "baseline": Side("baseline", baseline_url + "/ping", {}, {"room": "bench"},
-                             baseline_relay, {"room": "bench"}, BASELINE_QUEUE, {
-                                 "web": stack.processes["baseline-web"].pid,
-                                 "relay": stack.processes["baseline-relay"].pid,
-                                 "worker": stack.processes["baseline-worker"].pid, **groups}),
-            "meeteasy": Side("meeteasy", api_url + "/diagnostics/ping",
-                             {"Authorization": f"Bearer {token}"}, {}, relay_url, {"token": token},
-                             MEETEASY_QUEUE, {
-                                 "web": stack.processes["web"].pid,
-                                 "relay": stack.processes["relay"].pid,
-                                 "worker": stack.processes["worker"].pid, **groups},
-                             reset=lambda: reset_jobs(jobs, tenant_id)),
-        }
-        loads = ",".join(f"{load:g}" for load in args.loads)
-        print(f"Pipeline benchmark: loads {loads}/s, {args.seconds:g} s each, {args.runs} run(s), "
-              f"grace {args.grace:g} s; {os.cpu_count()} CPUs, load average "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"  each side: Sanic web (1 worker process), Socket.IO relay (uvicorn), Celery worker "
-              f"-c {args.concurrency}; Redis {redis_service.url}, SecantusDB {mongo_service.url} "
-              "(MeetEasy only)", flush=True)
-        broker = redis.Redis.from_url(redis_service.url)
-        run = uvloop_run if uvloop_run else asyncio.run
-        run(benchmark(args, sides, broker))
+        mongo = pymongo.MongoClient(mongo_service.url)
+        yield Platform(workdir, stack, redis_service, mongo_service, api_url, relay_url,
+                       baseline_url, baseline_relay, mongo, redis.Redis.from_url(redis_service.url))
         ok = True
-        return 0
     except KeyboardInterrupt:
         print("\ninterrupted; stopping everything", file=sys.stderr)
-        return 130
+        raise
     finally:
         if mongo is not None:
             mongo.close()
@@ -582,10 +615,31 @@ def main(argv=None) -> int:
             print(f"logs kept in {workdir}", file=sys.stderr)
 
 
-try:
-    from uvloop import run as uvloop_run
-except ImportError:  # pragma: no cover
-    uvloop_run = None
+def run_loop(coroutine) -> None:
+    """Run ``coroutine`` to the end on uvloop if it is installed, else on asyncio's loop."""
+    (uvloop_run or asyncio.run)(coroutine)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        with running_platform("meeteasy-bench-", args) as platform:
+            token, tenant_id = make_admin(platform.stack)
+            jobs = platform.database["jobs"]
+            sides = {
+                "baseline": Side("baseline", platform.baseline_url + "/ping", {}, {"room": "bench"},
+                                 platform.baseline_relay, {"room": "bench"}, BASELINE_QUEUE,
+                                 platform.groups("baseline")),
+                "meeteasy": Side("meeteasy", platform.api_url + "/diagnostics/ping",
+                                 {"Authorization": f"Bearer {token}"}, {}, platform.relay_url,
+                                 {"token": token}, MEETEASY_QUEUE, platform.groups("meeteasy"),
+                                 reset=lambda: reset_jobs(jobs, tenant_id)),
+            }
+            platform.print_header("Pipeline benchmark", args)
+            run_loop(benchmark(args, sides, platform.broker))
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 if __name__ == "__main__":

@@ -32,17 +32,16 @@ import argparse
 import asyncio
 import math
 import os
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -56,9 +55,8 @@ from bson import ObjectId  # noqa: E402
 
 from bench.pipeline import (BASELINE_QUEUE, CLK_TCK, MEETEASY_QUEUE, PASSWORD,  # noqa: E402
                             Result, Side, cpu_ticks_by_group, fmt, measure, median, now,
-                            percentile, print_table, progress_line, settle, spawn_baseline,
-                            uvloop_run)
-from meeteasy import embedded  # noqa: E402
+                            parse_loads, percentile, print_table, progress_line, run_loop,
+                            running_platform, settle)
 from tests.integration.stack import Stack  # noqa: E402
 
 # The small AMIS form of tests/integration/test_registrations.py: a required nested text
@@ -238,8 +236,10 @@ class Tenant:
     tokens: list[str]
 
 
-def connect_models(stack: Stack) -> None:
-    """Connect this process's mongoengine to the bench's SecantusDB (the stack's settings)."""
+@contextmanager
+def models_connected(stack: Stack) -> Iterator[None]:
+    """Connect this process's mongoengine to the bench's SecantusDB (the stack's settings)
+    for the block; disconnect after it."""
     from meeteasy import db
     from meeteasy.settings import get_settings
 
@@ -247,6 +247,10 @@ def connect_models(stack: Stack) -> None:
                        if key.startswith("MEETEASY_")})
     get_settings.cache_clear()
     db.connect(get_settings())
+    try:
+        yield
+    finally:
+        db.disconnect()
 
 
 def make_tenant(stack: Stack, attendees: int) -> Tenant:
@@ -459,106 +463,46 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="smoke run: loads 10,25, 3 s each, 1 run, 50 sockets, short grace")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.loads, args.seconds, args.runs, args.grace = "10,25", 3.0, 1, 5.0
-        if "--sockets" not in (argv if argv is not None else sys.argv[1:]):
-            args.sockets = 50
-    args.loads = [float(item) for item in str(args.loads).split(",") if item.strip()]
-    if not args.loads or min(args.loads) <= 0 or args.seconds <= 0 or args.runs < 1:
-        parser.error("loads and seconds must be positive, runs at least 1")
+    parse_loads(parser, args, quick_loads="10,25", warmup_rate=10.0)
+    if args.quick and "--sockets" not in (argv if argv is not None else sys.argv[1:]):
+        args.sockets = 50
     if not 1 <= args.sockets <= 1000:
         parser.error("--sockets must be between 1 and 1000")
     if max(args.loads) * args.seconds > MAX_REQUESTS_PER_POINT:
         parser.error(f"at most {MAX_REQUESTS_PER_POINT} requests per point (load × seconds)")
-    args.warmup_rate, args.warmup_seconds = 10.0, 1.0 if args.quick else 2.0
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-
-    def terminate(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
-    workdir = Path(tempfile.mkdtemp(prefix="meeteasy-bench-reg-"))
-    services: list[embedded.Service] = []
-    stack: Stack | None = None
-    mongo: pymongo.MongoClient | None = None
-    connected = False
-    ok = False
     try:
-        services.append(embedded.start_redis(workdir / "redis", workdir / "redis.log"))
-        services.append(embedded.start_mongo(workdir / "mongodb", workdir / "mongodb.log"))
-        redis_service, mongo_service = services
-        stack = Stack(workdir / "stack", mongo_service.url, redis_service.url,
-                      MEETEASY_MONGODB_DB="meeteasy_bench", MEETEASY_LOG_LEVEL="INFO",
-                      MEETEASY_ACCESS_TOKEN_TTL="86400", MEETEASY_TASK_TIME_LIMIT="60",
-                      MEETEASY_VISIBILITY_TIMEOUT="120")
-        api_url = stack.start_web()
-        relay_url = stack.start_relay()
-        stack.start_worker("worker", concurrency=args.concurrency)
-        baseline_url, baseline_relay = spawn_baseline(stack, redis_service.url, args.concurrency)
-        connect_models(stack)
-        connected = True
-        started = now()
-        tenant = make_tenant(stack, args.sockets)
-        print(f"Created and logged in {args.sockets} attendees in {now() - started:.0f} s",
-              flush=True)
-        mongo = pymongo.MongoClient(mongo_service.url)
-        database = mongo[stack.env["MEETEASY_MONGODB_DB"]]
-        broker = redis.Redis.from_url(redis_service.url)
-        groups = {"redis": redis_service.process.pid, "mongodb": mongo_service.process.pid}
-        processes = stack.processes
-        sides = {
-            "baseline": BaselinePool(
-                "baseline", baseline_url + "/ping", {}, {}, baseline_relay, {}, BASELINE_QUEUE,
-                {"web": processes["baseline-web"].pid, "relay": processes["baseline-relay"].pid,
-                 "worker": processes["baseline-worker"].pid, **groups},
-                size=args.sockets),
-            "meeteasy": AttendeePool(
-                "meeteasy", api_url, {}, {}, relay_url, {}, MEETEASY_QUEUE,
-                {"web": processes["web"].pid, "relay": processes["relay"].pid,
-                 "worker": processes["worker"].pid, **groups},
-                tokens=tenant.tokens,
-                make_conferences=lambda count: make_conferences(tenant, count)),
-        }
-        meeteasy = sides["meeteasy"]
-        meeteasy.reset = lambda: reset_tenant(database, broker, tenant.id, meeteasy.internals)
-        loads = ",".join(f"{load:g}" for load in args.loads)
-        print(f"Registration benchmark: loads {loads}/s, {args.seconds:g} s each, "
-              f"{args.runs} run(s), grace {args.grace:g} s, {args.sockets} sockets per side; "
-              f"{os.cpu_count()} CPUs, "
-              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"  each side: Sanic web (1 worker process), Socket.IO relay (uvicorn), Celery "
-              f"worker -c {args.concurrency}; Redis {redis_service.url}, "
-              f"SecantusDB {mongo_service.url} "
-              "(MeetEasy only)", flush=True)
-        print("  MeetEasy: attendee POST /conferences/{id}/registrations → registration.approved "
-              "on that attendee's socket; baseline: POST /ping → job.updated on the room's socket",
-              flush=True)
-        run = uvloop_run if uvloop_run else asyncio.run
-        run(benchmark(args, sides, broker))
-        ok = True
-        return 0
+        with (running_platform("meeteasy-bench-reg-", args) as platform,
+              models_connected(platform.stack)):
+            started = now()
+            tenant = make_tenant(platform.stack, args.sockets)
+            print(f"Created and logged in {args.sockets} attendees in {now() - started:.0f} s",
+                  flush=True)
+            database, broker = platform.database, platform.broker
+            sides = {
+                "baseline": BaselinePool(
+                    "baseline", platform.baseline_url + "/ping", {}, {}, platform.baseline_relay,
+                    {}, BASELINE_QUEUE, platform.groups("baseline"), size=args.sockets),
+                "meeteasy": AttendeePool(
+                    "meeteasy", platform.api_url, {}, {}, platform.relay_url, {}, MEETEASY_QUEUE,
+                    platform.groups("meeteasy"), tokens=tenant.tokens,
+                    make_conferences=lambda count: make_conferences(tenant, count)),
+            }
+            meeteasy = sides["meeteasy"]
+            meeteasy.reset = lambda: reset_tenant(database, broker, tenant.id, meeteasy.internals)
+            platform.print_header("Registration benchmark", args,
+                                  f", {args.sockets} sockets per side")
+            print("  MeetEasy: attendee POST /conferences/{id}/registrations → "
+                  "registration.approved on that attendee's socket; baseline: POST /ping → "
+                  "job.updated on the room's socket", flush=True)
+            run_loop(benchmark(args, sides, broker))
     except KeyboardInterrupt:
-        print("\ninterrupted; stopping everything", file=sys.stderr)
         return 130
-    finally:
-        if connected:
-            from meeteasy import db
-
-            db.disconnect()
-        if mongo is not None:
-            mongo.close()
-        if stack is not None:
-            stack.stop()
-        for service in reversed(services):
-            service.stop()
-        if ok and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"logs kept in {workdir}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
