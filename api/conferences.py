@@ -21,7 +21,7 @@ from api.auth import authenticated
 from api.idempotency import idempotent
 from api.schemas import ERRORS, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
-from meeteasy import push
+from services import events
 from models import audit
 from models import conferences as store
 
@@ -176,9 +176,8 @@ def _query(*names: tuple[str, type]) -> list:
 
 
 def _pushed(conference: store.Conference) -> dict:
-    view = store.public_view(conference)
-    push.emit("conference.updated", view, tenant_id=conference.tenant_id, staff=True)
-    return view
+    events.conference_updated(conference)
+    return store.public_view(conference)
 
 
 # --- routes --------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from sanic_ext import openapi
 from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
-from api.jobs import job_json
+from api.jobs import accepted
 from api.schemas import ERRORS, JobAccepted, json_body, json_response
 from api.validation import Body, parse_body
-from tasks.jobs import start_job
+from services import diagnostics
 
 bp = Blueprint("diagnostics", url_prefix="/diagnostics")
 
@@ -35,8 +35,6 @@ class PingBody(Body):
 @idempotent
 async def ping(request):
     body = parse_body(request, PingBody)
-    caller = request.ctx.principal
-    job = await offload.run_sync(start_job, caller.tenant_id, caller.user_id, "diagnostics.ping",
-                                 body.model_dump(),
-                                 idempotency_key=request.headers.get("Idempotency-Key"))
-    return json({"job_id": job.id, "status_url": f"/jobs/{job.id}", "job": job_json(job)}, status=202)
+    job = await offload.run_sync(diagnostics.ping, request.ctx.principal, body.hold_seconds,
+                                 request.headers.get("Idempotency-Key"))
+    return json(accepted(job), status=202)

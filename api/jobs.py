@@ -13,27 +13,26 @@ from api import offload
 from api.auth import authenticated
 from api.schemas import ERRORS, JobPage, JobView, json_response
 from api.validation import Query, parse_query
-from meeteasy import push
-from models import jobs as job_store
-from models.jobs import Job
+from services import jobs
+from services.jobs import Job
 
 bp = Blueprint("jobs", url_prefix="/jobs")
 
 
 def job_json(job: Job) -> dict:
-    return {**job_store.public_view(job), "status_url": f"/jobs/{job.id}"}
+    return {**jobs.public_view(job), "status_url": f"/jobs/{job.id}"}
 
 
-def _owner_filter(principal) -> str | None:
-    """Staff see all of their tenant's jobs; anyone else only their own."""
-    return None if principal.is_staff else principal.user_id
+def accepted(job: Job, **extra) -> dict:
+    """The body of a 202: the job, where to poll it, and what else the route returns."""
+    return {"job_id": job.id, "status_url": f"/jobs/{job.id}", "job": job_json(job), **extra}
 
 
 class JobFilters(Query):
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None
     kind: str | None = Field(None, max_length=100)
     since: str | None = Field(None, max_length=100, description="`next_cursor` of the last page.")
-    limit: int = Field(50, ge=1, le=job_store.MAX_PAGE)
+    limit: int = Field(50, ge=1, le=jobs.MAX_PAGE)
 
 
 @bp.get("/")
@@ -47,11 +46,10 @@ class JobFilters(Query):
 @authenticated()
 async def list_jobs(request):
     filters = parse_query(request, JobFilters)
-    caller = request.ctx.principal
-    jobs, next_cursor = await offload.run_sync(
-        job_store.list_jobs, caller.tenant_id, user_id=_owner_filter(caller),
-        state=filters.state, kind=filters.kind, since=filters.since, limit=filters.limit)
-    return json({"items": [job_json(job) for job in jobs], "next_cursor": next_cursor})
+    found, next_cursor = await offload.run_sync(
+        jobs.list_jobs, request.ctx.principal, state=filters.state, kind=filters.kind,
+        since=filters.since, limit=filters.limit)
+    return json({"items": [job_json(job) for job in found], "next_cursor": next_cursor})
 
 
 @bp.get("/<job_id:str>")
@@ -62,9 +60,7 @@ async def list_jobs(request):
 )
 @authenticated()
 async def get_job(request, job_id: str):
-    caller = request.ctx.principal
-    job = await offload.run_sync(job_store.get_job, caller.tenant_id, job_id, _owner_filter(caller))
-    return json(job_json(job))
+    return json(job_json(await offload.run_sync(jobs.get_job, request.ctx.principal, job_id)))
 
 
 @bp.post("/<job_id:str>/cancel")
@@ -75,9 +71,4 @@ async def get_job(request, job_id: str):
 )
 @authenticated()
 async def cancel_job(request, job_id: str):
-    caller = request.ctx.principal
-    job = await offload.run_sync(job_store.request_cancel, caller.tenant_id, job_id,
-                                 _owner_filter(caller))
-    await offload.run_sync(push.emit, "job.updated", job_store.public_view(job),
-                           tenant_id=job.tenant_id, user_id=job.user_id)
-    return json(job_json(job))
+    return json(job_json(await offload.run_sync(jobs.cancel_job, request.ctx.principal, job_id)))

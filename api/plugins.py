@@ -12,9 +12,7 @@ from api import offload
 from api.auth import authenticated
 from api.schemas import ERRORS, json_body, json_response
 from api.validation import Body, parse_body
-from meeteasy.errors import NotFound
-from models import plugins as plugin_store
-from plugins import registry
+from services import plugins
 
 bp = Blueprint("plugins", url_prefix="/plugins")
 
@@ -36,24 +34,12 @@ class ActivationBody(Body):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-def _views(tenant_id: str) -> list[dict]:
-    activations = {a.plugin: a for a in plugin_store.list_activations(tenant_id)}
-    views = []
-    for name, plugin in sorted(registry.available().items()):
-        activation = activations.get(name)
-        views.append({"name": name, "description": getattr(plugin, "description", ""),
-                      "hooks": registry.hooks_of(plugin),
-                      "enabled": bool(activation and activation.enabled),
-                      "config": dict(activation.config) if activation else {}})
-    return views
-
-
 @bp.get("/")
 @openapi.definition(summary="Installed plugins and whether this tenant uses them", tag="plugins",
                     response=[json_response(PluginList), *ERRORS(401, 403)])
 @authenticated("tenant_admin")
 async def list_plugins(request):
-    return json({"items": await offload.run_sync(_views, request.ctx.principal.tenant_id)})
+    return json({"items": await offload.run_sync(plugins.list_plugins, request.ctx.principal)})
 
 
 @bp.put("/<name:str>")
@@ -63,13 +49,5 @@ async def list_plugins(request):
 @authenticated("tenant_admin")
 async def set_plugin(request, name: str):
     body = parse_body(request, ActivationBody)
-    caller = request.ctx.principal
-    if name not in registry.available():
-        raise NotFound("No such plugin is installed.", code="plugin_not_found")
-
-    def save():
-        plugin_store.set_activation(caller.tenant_id, name, enabled=body.enabled, config=body.config,
-                                    updated_by=caller.user_id)
-        return next(view for view in _views(caller.tenant_id) if view["name"] == name)
-
-    return json(await offload.run_sync(save))
+    return json(await offload.run_sync(plugins.set_plugin, request.ctx.principal, name,
+                                       enabled=body.enabled, config=body.config))

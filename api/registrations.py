@@ -20,18 +20,20 @@ from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
 from api.jobs import job_json
-from api.schemas import ERRORS, JobAccepted, JobView, json_body, json_response
+from api.schemas import (ERRORS, JobAccepted, JobView, RegistrationView, SeatingWishes,
+                         json_body, json_response)
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from models import amis, exports, invites
 from models import conferences as conference_store
 from models import forms as form_store
 from models import registrations as store
-from models import seatmaps
 from models import seat_assignments as seats
 from models import users as user_store
-from tasks.events import announce, announce_seat
-from tasks.jobs import start_job
+from services import events
+from services.jobs import start_job
+from services.registrations import announce
+from services.seating_wishes import check_wishes, wishes_fields
 
 bp = Blueprint("registrations")
 STAFF = ("tenant_admin", "staff")
@@ -39,63 +41,6 @@ OPEN_STATUSES = ("published", "ongoing")
 BULK_LIMIT = 20_000
 ANSWER = "answer."  # query prefix of form-answer filters
 FIELD_NAME = re.compile(r"^[A-Za-z_][\w-]*(?:\.[\w-]+)*$")
-
-
-NEW_PARTY = "new"
-
-
-class SeatingWishes(Body):
-    party: str | None = Field(None, min_length=1, max_length=100, description=(
-        "People with the same party sit together. `new` starts a party under a code the "
-        "server makes; the others of the party give that code. Attendees may only join "
-        "existing parties; staff may name parties freely."))
-    category: str | None = Field(None, min_length=1, max_length=40)
-    accessible: bool | None = None
-    priority: Literal["vip", "standard"] | None = Field(None, description="Staff only.")
-
-
-def wishes_fields(body: SeatingWishes) -> dict:
-    """The registration fields a body sets (only those the client gave)."""
-    names = {"party": "party", "category": "seat_category", "accessible": "needs_accessible",
-             "priority": "priority"}
-    fields = {names[key]: value for key, value in body.model_dump(exclude_unset=True).items()}
-    if "needs_accessible" in fields:
-        fields["needs_accessible"] = bool(fields["needs_accessible"])
-    if "priority" in fields:
-        fields["priority"] = fields["priority"] or "standard"
-    return fields
-
-
-def check_wishes(caller, conference_id: str, fields: dict) -> None:
-    """Priority, and categories the map does not open to attendees (VIP, press…), are
-    staff's to give; a category must be one of the map's (the default ones before it has one).
-
-    Parties: ``"new"`` starts one under a code the server makes (people registered
-    together share it). An attendee joins a party only by a code that exists in the
-    conference, so unrelated groups never merge by choosing the same name, and nobody
-    joins a party whose code was not shared with them. Staff may name parties freely."""
-    if "priority" in fields and not caller.is_staff:
-        raise Forbidden("Only staff set a registration's priority.", code="missing_role")
-    party = fields.get("party")
-    if party == NEW_PARTY:
-        fields["party"] = store.new_party_code()
-    elif party is not None and not caller.is_staff \
-            and not store.party_exists(caller.tenant_id, conference_id, party):
-        raise ValidationFailed.for_fields({"seating.party": [
-            f"No party {party!r} in this conference: use the code the first of your party got, "
-            f"or {NEW_PARTY!r} to start one."]})
-    category = fields.get("seat_category")
-    if category is None:
-        return
-    current = seatmaps.find_map(caller.tenant_id, conference_id)
-    categories = list(current.categories) if current else list(seatmaps.DEFAULT_CATEGORIES)
-    open_to_all = list(current.open_categories) if current else list(seatmaps.OPEN_CATEGORIES)
-    if category not in categories:
-        raise ValidationFailed.for_fields({"seating.category": [
-            f"Unknown category {category!r}; the seat map's are {', '.join(categories)}."]})
-    if not caller.is_staff and category not in open_to_all:
-        raise Forbidden(f"Seats of category {category!r} are given by staff; you may ask for "
-                        f"{', '.join(open_to_all) or 'no category'}.", code="category_reserved")
 
 
 class RegisterBody(Body):
@@ -106,29 +51,6 @@ class RegisterBody(Body):
     name: str | None = Field(None, max_length=300)
     seating: SeatingWishes | None = Field(None, description=(
         "Seating wishes: a party to sit with, a category, accessibility (priority: staff only)."))
-
-
-class RegistrationView(BaseModel):
-    id: str
-    conference_id: str
-    user_id: str | None
-    email: str | None
-    name: str
-    answers: dict[str, Any]
-    form_version: int | None
-    status: Literal["pending", "approved", "rejected", "waitlisted", "withdrawn"]
-    reason: str
-    seq: int
-    waitlist_position: int | None
-    ticket_code: str | None
-    qr_payload: str | None
-    registered_by: str
-    decided_by: str | None
-    decided_at: str | None
-    created_at: str
-    updated_at: str
-    history: list[dict[str, Any]]
-    seating: dict[str, Any]
 
 
 class RegistrationAccepted(BaseModel):
@@ -197,7 +119,7 @@ def register(caller, conference_id: str, body: RegisterBody, idempotency_key: st
     elif answers:
         raise ValidationFailed.for_fields({"answers": ["This conference has no form to answer."]})
     user_id, email, name = _registrant(caller, body)
-    seating = wishes_fields(body.seating) if body.seating else {}
+    seating = wishes_fields(body.seating.model_dump(exclude_unset=True)) if body.seating else {}
     check_wishes(caller, str(conference.id), seating)
     registration = store.create_registration(
         caller.tenant_id, str(conference.id),
@@ -211,9 +133,8 @@ def register(caller, conference_id: str, body: RegisterBody, idempotency_key: st
     except ServiceUnavailable:
         store.delete_unannounced(caller.tenant_id, registration.id)
         raise
-    view = store.full_view(registration)
-    announce("registration.created", view, tenant_id=caller.tenant_id, user_id=user_id)
-    return job, view
+    announce([registration])
+    return job, store.full_view(registration)
 
 
 def _registrant(caller, body: RegisterBody) -> tuple[str | None, str | None, str]:
@@ -398,10 +319,11 @@ async def withdraw(request, registration_id: str):
     def run():
         done = store.withdraw(caller.tenant_id, registration_id, caller.user_id,
                               user_id=None if caller.is_staff else caller.user_id)
+        announce([done])
         view = store.full_view(done)
-        announce("registration.withdrawn", view, tenant_id=caller.tenant_id, user_id=done.user_id)
         if seats.release(caller.tenant_id, done.conference_id, str(done.id)) is not None:
-            announce_seat(caller.tenant_id, done.conference_id, str(done.id), done.user_id, None)
+            events.seat_updated(caller.tenant_id, done.conference_id, str(done.id), done.user_id,
+                                None)
         job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                         {"conference_id": done.conference_id})
         return view, job

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sanic_ext import openapi
+
+from api.validation import Body
 
 
 class ErrorDetail(BaseModel):
@@ -76,6 +78,39 @@ _DESCRIPTIONS = {
     422: "Invalid fields; details.fields names each one",
     503: "A backing service is unavailable",
 }
+
+
+class RegistrationView(BaseModel):
+    id: str
+    conference_id: str
+    user_id: str | None
+    email: str | None
+    name: str
+    answers: dict[str, Any]
+    form_version: int | None
+    status: Literal["pending", "approved", "rejected", "waitlisted", "withdrawn"]
+    reason: str
+    seq: int
+    waitlist_position: int | None
+    ticket_code: str | None
+    qr_payload: str | None
+    registered_by: str
+    decided_by: str | None
+    decided_at: str | None
+    created_at: str
+    updated_at: str
+    history: list[dict[str, Any]]
+    seating: dict[str, Any]
+
+
+class SeatingWishes(Body):
+    party: str | None = Field(None, min_length=1, max_length=100, description=(
+        "People with the same party sit together. `new` starts a party under a code the "
+        "server makes; the others of the party give that code. Attendees may only join "
+        "existing parties; staff may name parties freely."))
+    category: str | None = Field(None, min_length=1, max_length=40)
+    accessible: bool | None = None
+    priority: Literal["vip", "standard"] | None = Field(None, description="Staff only.")
 
 
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
 from api.jobs import job_json
-from api.registrations import RegistrationView, SeatingWishes, check_wishes, wishes_fields
-from api.schemas import ERRORS, JobAccepted, json_body, json_response
+from api.schemas import (ERRORS, JobAccepted, RegistrationView, SeatingWishes, json_body,
+                         json_response)
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy.errors import (BadRequest, Conflict, NotFound, PayloadTooLarge,
                              ValidationFailed)
@@ -33,8 +33,9 @@ from models import registrations as registration_store
 from models import seat_assignments as seats
 from models import seatmaps
 from models.base import iso
-from tasks.events import announce_seat
-from tasks.jobs import start_job
+from services import events
+from services.jobs import start_job
+from services.seating_wishes import check_wishes, wishes_fields
 
 bp = Blueprint("seating")
 STAFF = ("tenant_admin", "staff")
@@ -342,7 +343,7 @@ def _place(caller, conference_id: str, registration_id: str, seat_id: str,
     audit.record(caller.tenant_id, caller.user_id, "seat.held" if hold_minutes else "seat.assigned",
                  "registration", str(registration.id), conference_id=cid,
                  changes={"seat": {"from": before.seat_id if before else None, "to": seat_id}})
-    announce_seat(caller.tenant_id, cid, str(registration.id), registration.user_id, after)
+    events.seat_updated(caller.tenant_id, cid, str(registration.id), registration.user_id, after)
     return {"seat": seats.public_view(after), "previous": seats.public_view(before),
             "warnings": _warnings(registration, seat)}
 
@@ -393,7 +394,7 @@ async def release(request, conference_id: str, registration_id: str):
         audit.record(caller.tenant_id, caller.user_id, "seat.released", "registration",
                      str(registration.id), conference_id=cid,
                      changes={"seat": {"from": gone.seat_id, "to": None}})
-        announce_seat(caller.tenant_id, cid, str(registration.id), registration.user_id, None)
+        events.seat_updated(caller.tenant_id, cid, str(registration.id), registration.user_id, None)
         return {"seat": None, "previous": seats.public_view(gone), "warnings": []}
 
     return json(await offload.run_sync(run))
@@ -422,7 +423,7 @@ async def swap(request, conference_id: str):
                      conference_id=cid, changes={"seats": {
                          str(people[0].id): new_a.seat_id, str(people[1].id): new_b.seat_id}})
         for person, assignment in zip(people, (new_a, new_b)):
-            announce_seat(caller.tenant_id, cid, str(person.id), person.user_id, assignment)
+            events.seat_updated(caller.tenant_id, cid, str(person.id), person.user_id, assignment)
         return {"seats": [seats.public_view(new_a), seats.public_view(new_b)]}
 
     return json(await offload.run_sync(run))
@@ -477,8 +478,7 @@ async def my_seat(request, registration_id: str):
 async def update_wishes(request, registration_id: str):
     body = parse_body(request, SeatingWishes)
     caller = request.ctx.principal
-    # Given at all, even null (which resets it to standard), priority is staff's to set.
-    changes = wishes_fields(body)
+    changes = wishes_fields(body.model_dump(exclude_unset=True))
 
     def run():
         owner = None if caller.is_staff else caller.user_id

@@ -9,33 +9,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
-
 import jwt
 
 from meeteasy.errors import Unauthorized
 from meeteasy.settings import Settings
+from services.access import Caller
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "jti", "sub", "tid", "typ"]
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: taken from a verified token only."""
-
-    user_id: str
-    tenant_id: str
-    roles: tuple[str, ...]
-    jti: str
-    expires_at: int
-
-    @property
-    def is_staff(self) -> bool:
-        return bool({"tenant_admin", "staff"} & set(self.roles))
-
-    def has_any(self, *roles: str) -> bool:
-        return bool(set(roles) & set(self.roles))
 
 
 def issue_pair(settings: Settings, *, tenant_id: str, user_id: str, roles: list[str]) -> dict:
@@ -73,10 +54,10 @@ def decode(settings: Settings, token: str, expected_type: str) -> dict:
     return claims
 
 
-def principal_from(settings: Settings, token: str) -> Principal:
+def principal_from(settings: Settings, token: str) -> Caller:
     claims = decode(settings, token, "access")
     roles = claims.get("roles")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise Unauthorized("The token is not valid.", code="invalid_token")
-    return Principal(user_id=claims["sub"], tenant_id=claims["tid"], roles=tuple(roles),
+    return Caller(user_id=claims["sub"], tenant_id=claims["tid"], roles=tuple(roles),
                      jti=claims["jti"], expires_at=claims["exp"])

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import math
 
+from meeteasy.broker import ROUTES
 from tasks.app import app, settings
 
+
+def every(task: str, seconds: float) -> dict:
+    """Run ``task`` every ``seconds`` on its queue; a tick not taken by then expires."""
+    return {"task": task, "schedule": seconds,
+            "options": {"queue": ROUTES[task], "expires": seconds}}
+
+
 app.conf.beat_schedule = {
-    "reap-stuck-jobs": {
-        "task": "maintenance.reap_stuck_jobs",
-        "schedule": settings.reaper_interval,
-        "options": {"queue": "default", "expires": settings.reaper_interval},
-    },
-    "advance-conferences": {"task": "conferences.advance_by_dates", "schedule": 60.0,
-                            "options": {"queue": "default", "expires": 60.0}},
-    "release-expired-seat-holds": {"task": "seating.release_expired_holds",
-                                   "schedule": settings.hold_sweep_interval,
-                                   "options": {"queue": "seating",
-                                               "expires": settings.hold_sweep_interval}},
+    "reap-stuck-jobs": every("maintenance.reap_stuck_jobs", settings.reaper_interval),
+    "advance-conferences": every("conferences.advance_by_dates", 60.0),
+    "release-expired-seat-holds": every("seating.release_expired_holds",
+                                        settings.hold_sweep_interval),
 }
 # Beat wakes at least this often and renews its lock each time; if it dies, the lock
 # expires after five such intervals and a standby takes over. The timeout is set here,

@@ -63,7 +63,7 @@ except ImportError:  # pragma: no cover
     uvloop_run = None
 
 BASELINE_QUEUE = "bench-baseline"   # bench.baseline_tasks.QUEUE (not imported: it reads env)
-MEETEASY_QUEUE = "default"           # tasks.jobs.KINDS["diagnostics.ping"]
+MEETEASY_QUEUE = "default"           # meeteasy.broker.ROUTES["diagnostics.ping"]
 PASSWORD = "correct horse battery"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

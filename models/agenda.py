@@ -24,7 +24,8 @@ from meeteasy.errors import Conflict, NotFound, ServiceUnavailable, ValidationFa
 from meeteasy import locks
 from models import audit
 from models.base import TenantDocument, is_object_id, iso, utcnow
-from models.conferences import Conference, flatten_errors, get_conference, to_utc
+from models.conferences import (Conference, ensure_changeable, flatten_errors, get_conference,
+                                to_utc)
 
 
 MAX_PAGE = 500
@@ -285,10 +286,7 @@ def _diff(before: dict, after: dict) -> dict:
 
 
 def _writable(tenant_id: str, conference_id: str) -> Conference:
-    conference = get_conference(tenant_id, conference_id)
-    if conference.status == "archived":
-        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
-    return conference
+    return ensure_changeable(get_conference(tenant_id, conference_id))
 
 
 def _validate(document: me.Document) -> None:

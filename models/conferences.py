@@ -257,6 +257,17 @@ def get_conference(tenant_id: str, conference_id: str, *,
     return conference
 
 
+def ensure_changeable(conference: Conference) -> Conference:
+    """An archived conference is read-only: it, its agenda, its forms and its seats (409)."""
+    if conference.status == "archived":
+        raise archived_conflict()
+    return conference
+
+
+def archived_conflict() -> Conflict:
+    return Conflict("An archived conference cannot be changed.", code="conference_archived")
+
+
 def list_conferences(tenant_id: str, *, status: str | None = None, text: str | None = None,
                      visible_to_attendees: bool = False, offset: int = 0,
                      limit: int = 50) -> tuple[list[Conference], int]:
@@ -293,9 +304,7 @@ def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
 
     ``policy`` is merged into the current policy (send only what changes). Dates may
     not move so that a session of the agenda falls outside them (409)."""
-    conference = get_conference(tenant_id, conference_id)
-    if conference.status == "archived":
-        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
+    conference = ensure_changeable(get_conference(tenant_id, conference_id))
     if isinstance(changes.get("policy"), dict):
         changes = {**changes, "policy": {**_policy_dict(conference.policy), **changes["policy"]}}
     changes = check_fields(changes)
@@ -332,7 +341,7 @@ def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
     except me.NotUniqueError:
         raise _slug_taken(changes["slug"])
     if updated is None:
-        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
+        raise archived_conflict()
     audit.record(tenant_id, actor or "unknown", "conference.updated", "conference",
                  str(updated.id), conference_id=str(updated.id), changes=diff)
     return updated

@@ -1,65 +1,12 @@
-"""The Celery application. Configuration follows ARCHITECTURE.md's reliability rules.
-
-Importing this module reads settings but opens no connection.
-"""
+"""The workers' side of the Celery application: the app itself lives with the routing
+table in ``meeteasy/broker.py`` (``celery -A tasks.app`` still finds it here), and the
+time limits of the tasks defined in this package."""
 
 from __future__ import annotations
 
-from celery import Celery
-from kombu import Queue
+from meeteasy.broker import app, settings
 
-from meeteasy.settings import load_or_exit
-
-QUEUES = ("default", "seating", "ai", "analytics", "plugins")
-settings = load_or_exit()
-
-
-def restore_sweep_seconds(visibility_timeout: int) -> int:
-    """How often a worker looks for expired unacked messages: a quarter of the
-    visibility timeout, between 1 and 10 seconds."""
-    return max(1, min(10, visibility_timeout // 4))
-
-
-app = Celery("meeteasy", include=[
-    "tasks.diagnostics", "tasks.maintenance", "tasks.registrations", "tasks.exports", "tasks.plugins",
-    "tasks.conferences", "tasks.seating.jobs",
-])
-app.conf.update(
-    broker_url=settings.redis_url,
-    broker_connection_retry_on_startup=True,
-    # Results live in the Job document; Celery's result backend would be a second truth.
-    task_ignore_result=True,
-    task_serializer="json",
-    result_serializer="json",
-    accept_content=["json"],
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
-    task_time_limit=settings.task_time_limit,
-    task_soft_time_limit=max(1, int(settings.task_time_limit * 0.9)),
-    broker_transport_options={
-        "visibility_timeout": settings.visibility_timeout,
-        # kombu gives a dead worker's unacked messages back only when a live worker
-        # sweeps for them: by default a sweep every 10 s that scans Redis only every
-        # 10th time, so up to 100 s late, whatever the visibility timeout. Scan on each
-        # sweep, and sweep often enough relative to the visibility timeout.
-        "unacked_restore_interval": restore_sweep_seconds(settings.visibility_timeout),
-        "unacked_restore_throttle": 1,
-        # A worker killed during a sweep leaves the sweep mutex behind; kombu's default
-        # of 300 s would stall every redelivery that long.
-        "unacked_mutex_expire": min(300, settings.visibility_timeout),
-    },
-    task_queues=[Queue(name) for name in QUEUES],
-    task_default_queue="default",
-    worker_send_task_events=True,
-    task_send_sent_event=True,
-    worker_hijack_root_logger=False,
-    timezone="UTC",
-    enable_utc=True,
-    beat_scheduler="redbeat.RedBeatScheduler",
-    redbeat_redis_url=settings.redis_url,
-    redbeat_key_prefix="meeteasy:beat:",
-)
+__all__ = ["app", "settings", "lease_seconds", "long_running"]
 
 
 def lease_seconds(time_limit: int | None = None) -> int:

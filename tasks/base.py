@@ -19,11 +19,12 @@ import redis.exceptions
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from meeteasy import db, push
+from meeteasy import db
 from meeteasy.errors import JobCancelled, MeetEasyError, TransientError
 from meeteasy.settings import get_settings
-from models import jobs as job_store
+from models import jobs as job_records
 from models.jobs import Job
+from services.jobs import update_job
 from tasks.app import lease_seconds
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,6 @@ def ensure_process_ready() -> None:
     if _connected_pid != os.getpid():
         db.connect(get_settings())
         _connected_pid = os.getpid()
-
-
-def push_job(job: Job) -> None:
-    push.emit("job.updated", job_store.public_view(job), tenant_id=job.tenant_id, user_id=job.user_id)
 
 
 class StaleAttempt(Exception):
@@ -62,13 +59,13 @@ class JobContext:
 
     def progress(self, percent: int, message: str = "") -> None:
         """Store and push progress; raises JobCancelled if staff cancelled the job."""
-        job = job_store.record_progress(self.tenant_id, self.job.id, self.attempt, percent, message)
+        job = update_job(job_records.record_progress, self.tenant_id, self.job.id, self.attempt,
+                         percent, message)
         if job is None:
             raise StaleAttempt(self.job.id)
         self.job = job
         if job.cancel_requested:
             raise JobCancelled()
-        push_job(job)
 
 
 class JobTask(Task):
@@ -83,11 +80,11 @@ class JobTask(Task):
     def __call__(self, *, tenant_id: str, job_id: str) -> None:
         ensure_process_ready()
         hostname = self.request.hostname or os.uname().nodename
-        job = job_store.claim_job(tenant_id, job_id, hostname, lease_seconds(self.time_limit))
+        job = update_job(job_records.claim_job, tenant_id, job_id, hostname,
+                         lease_seconds(self.time_limit))
         if job is None:
             log.info("job %s not claimable (finished, cancelled or running elsewhere); skipped", job_id)
             return
-        push_job(job)
         context = JobContext(job)
         if job.cancel_requested:  # cancelled while its previous worker was dying
             self._finish(context, "cancelled", message="Cancelled.")
@@ -117,9 +114,8 @@ class JobTask(Task):
             self._finish(context, "succeeded", result=result or {})
 
     def _finish(self, context: JobContext, state: str, **outcome: Any) -> None:
-        job = job_store.finish_job(context.tenant_id, context.job.id, context.attempt, state, **outcome)
-        if job is not None:
-            push_job(job)
+        update_job(job_records.finish_job, context.tenant_id, context.job.id, context.attempt, state,
+                   **outcome)
 
     def _retry_or_fail(self, context: JobContext, error: Exception) -> None:
         attempt = context.attempt
@@ -128,11 +124,10 @@ class JobTask(Task):
                 "code": "transient_error",
                 "message": f"Gave up after {attempt} attempts: {type(error).__name__}."})
             return
-        job = job_store.release_for_retry(context.tenant_id, context.job.id, attempt, {
+        job = update_job(job_records.release_for_retry, context.tenant_id, context.job.id, attempt, {
             "code": "transient_error", "message": f"Attempt {attempt} failed: {type(error).__name__}."})
         if job is None:
             return
-        push_job(job)
         log.warning("job %s attempt %s hit %r; retrying", context.job.id, attempt, error)
         # Short backoff, far below the visibility timeout (ARCHITECTURE: no long ETAs).
         raise self.retry(kwargs={"tenant_id": context.tenant_id, "job_id": context.job.id},

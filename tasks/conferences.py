@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from meeteasy import push
 from models import conferences as store
 from models.base import utcnow
+from services import events
 from tasks.app import app
 from tasks.base import ensure_process_ready
 
@@ -22,8 +22,7 @@ def advance_conferences(now: datetime | None = None) -> dict:
     second beat) moves nothing twice; the state is stored before it is pushed."""
     moved = store.advance_by_dates(now or utcnow())
     for conference in moved:
-        push.emit("conference.updated", store.public_view(conference),
-                  tenant_id=conference.tenant_id, staff=True)
+        events.conference_updated(conference)
     if moved:
         log.info("advanced %d conference(s) by their dates", len(moved))
     return {"moved": [{"tenant_id": c.tenant_id, "id": str(c.id), "status": c.status}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from plugins import registry
+from services import plugins
 from tasks.app import app
-from tasks.base import ensure_process_ready
+from tasks.base import JobContext, JobTask
 
 
-@app.task(name="plugins.deliver", acks_late=True, reject_on_worker_lost=True)
-def deliver(tenant_id: str, hook: str, arguments: dict) -> dict:
-    """Fire ``hook`` to the tenant's enabled plugins; a plugin's failure is logged, not raised."""
-    ensure_process_ready()
-    return registry.fire(tenant_id, hook, **arguments)
+@app.task(base=JobTask, name="plugins.deliver")
+def deliver_task(job: JobContext, events: list[dict]) -> dict:
+    return {"outcomes": plugins.deliver(job.tenant_id, events)}

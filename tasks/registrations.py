@@ -26,7 +26,7 @@ from models.base import utcnow
 from models.conferences import Conference
 from models.registrations import Registration
 from plugins import registry
-from tasks import events
+from services.registrations import announce
 from tasks.app import app, long_running
 from tasks.base import JobContext, JobTask
 
@@ -35,9 +35,6 @@ LOCK_TIMEOUT = 15  # seconds a holder keeps the lock per batch; a dead holder's 
 LOCK_WAIT = 20  # seconds to wait for it (longer than LOCK_TIMEOUT) before the job is retried
 BATCH = 100
 ARRIVAL_GRACE = timedelta(seconds=5)
-HOOK_OF_STATUS = {"approved": "registration.approved", "rejected": "registration.rejected",
-                  "waitlisted": "registration.waitlisted", "withdrawn": "registration.withdrawn",
-                  "pending": "registration.created"}
 
 
 @contextmanager
@@ -242,16 +239,6 @@ def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str]
     missing = set(registration_ids) - seen
     outcome["skipped"] += [{"id": rid, "reason": "not found"} for rid in sorted(missing)]
     return outcome
-
-
-def announce(registrations: list[Registration]) -> None:
-    """Tell the attendee, the tenant's staff and the plugins about each change."""
-    if not registrations:
-        return
-    positions = store.waitlist_positions(registrations)
-    events.announce_many(registrations[0].tenant_id, [
-        (HOOK_OF_STATUS[r.status], store.public_view(r, waitlist_position=positions.get(r.id)),
-         r.user_id) for r in registrations])
 
 
 # --- tasks: thin wrappers -------------------------------------------------------------

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from meeteasy import push
 from meeteasy.cli.context import with_database
 from models import jobs as job_store
+from services.jobs import retry_job, update_job
 from models import tenants as tenant_store
 
 
@@ -52,7 +52,6 @@ def show(job_id: str, tenant_slug: str) -> None:
 @with_database
 def retry(job_id: str, tenant_slug: str, dry_run: bool) -> None:
     """Send a failed job to the workers again, as a new attempt."""
-    from tasks.jobs import retry_job
 
     tenant_id = _tenant_id(tenant_slug)
     if dry_run:
@@ -64,7 +63,6 @@ def retry(job_id: str, tenant_slug: str, dry_run: bool) -> None:
         click.echo(f"job {job.id} would be queued again (attempt {job.attempts + 1}) (dry run)")
         return
     job = retry_job(tenant_id, job_id)
-    push.emit("job.updated", job_store.public_view(job), tenant_id=job.tenant_id, user_id=job.user_id)
     click.echo(f"job {job.id} queued again (attempt {job.attempts + 1})")
 
 
@@ -86,6 +84,5 @@ def cancel(job_id: str, tenant_slug: str, force: bool, dry_run: bool) -> None:
         return
     if not force:
         click.confirm(f"Cancel job {current.id} ({current.kind}, {current.state})?", abort=True)
-    job = job_store.request_cancel(tenant_id, job_id)
-    push.emit("job.updated", job_store.public_view(job), tenant_id=job.tenant_id, user_id=job.user_id)
+    job = update_job(job_store.request_cancel, tenant_id, job_id)
     click.echo(f"job {job.id} is {job.state}" + (" (stopping)" if job.state == "running" else ""))

@@ -1,5 +1,5 @@
 """The long-running processes of the Procfile that need settings to start:
-`meeteasy web`, `meeteasy relay`, `meeteasy flower`."""
+`meeteasy web`, `meeteasy relay`, `meeteasy worker`, `meeteasy flower`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,17 @@ def relay() -> None:
                 port=settings.relay_port, log_level=settings.log_level.lower(), access_log=False)
 
 
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker on every queue of the routing table (meeteasy.broker.ROUTES);
+    other arguments go to `celery worker` as they are (e.g. `-c 4 --loglevel INFO`)."""
+    from meeteasy.broker import QUEUES
+    from tasks.app import app
+
+    app.worker_main(["worker", "-E", "-Q", ",".join(QUEUES), *celery_args])
+
+
 @click.command()
 def flower() -> None:
     """Run Flower behind basic auth, against the same broker as the workers."""
@@ -46,4 +57,4 @@ def flower() -> None:
                f"--basic-auth={settings.flower_user}:{settings.flower_password}"])
 
 
-COMMANDS = [web, relay, flower]
+COMMANDS = [web, relay, worker, flower]

@@ -22,7 +22,7 @@ from models import seatmaps
 from models.base import utcnow
 from tasks.app import app, long_running
 from tasks.base import JobContext, JobTask, ensure_process_ready
-from tasks.events import announce_seat
+from services import events
 from tasks.seating.assign import STANDARD, VIP, Options, Request, assign
 from tasks.seating.maps import layout_of
 
@@ -109,7 +109,7 @@ def _store(tenant_id: str, conference_id: str, assignments: dict[str, str], by_i
         lock.reacquire()
         for assignment in stored:
             if assignment.user_id:
-                announce_seat(tenant_id, conference_id, assignment.registration_id,
+                events.seat_updated(tenant_id, conference_id, assignment.registration_id,
                               assignment.user_id, assignment, staff=False)
         done += len(batch)
         report(50 + 50 * done // max(len(assignments), 1),
@@ -160,7 +160,7 @@ def release_expired_holds() -> dict:
             gone = seats.release_expired(hold)
             if gone is not None:
                 released.append(gone.seat_id)
-                announce_seat(gone.tenant_id, gone.conference_id, gone.registration_id,
+                events.seat_updated(gone.tenant_id, gone.conference_id, gone.registration_id,
                               gone.user_id, None)
         if len(expired) < HOLD_BATCH or len(released) == before:
             break  # all done (or only holds renewed meanwhile are left: never spin)

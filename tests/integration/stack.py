@@ -91,8 +91,7 @@ class Stack:
 
     def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen:
         process = self.spawn(name, [
-            str(BIN / "celery"), "-A", "tasks.app", "worker", "-E", "--loglevel", "INFO",
-            "-Q", "default,seating,ai,analytics,plugins", "-c", str(concurrency),
+            str(BIN / "meeteasy"), "worker", "--loglevel", "INFO", "-c", str(concurrency),
             "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip"])
         _wait_until(lambda: " ready." in self.log_text(name), process, name, self)
         return process

@@ -17,7 +17,7 @@ from models import jobs as job_store
 from models.base import utcnow
 from models.jobs import Job
 from tasks.app import settings
-from tasks.maintenance import reap_stuck_jobs
+from services.jobs import reap_stuck_jobs
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import receive_events
 

@@ -14,7 +14,7 @@ from models import registrations as store
 from models.jobs import Job
 from tasks import registrations as approval
 from tasks.exports import registrations_csv
-from tasks.plugins import deliver
+from services.plugins import deliver
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import Stack, wait_for_job
 from tests.integration.test_registrations import create_pending, make_conference
@@ -67,8 +67,9 @@ def test_plugin_delivery_twice_is_recorded_once(stack, tenant):
                                 updated_by=tenant.users["tenant_admin"].id)
     view = store.full_view(store.get_registration(tenant.id, registration_id))
     arguments = {"registration": view, "event_id": uuid.uuid4().hex}
-    outcomes = [deliver(tenant.id, "registration.created", arguments) for _ in range(2)]
-    assert outcomes == [{"activity_log": "ok"}] * 2
+    event = {"hook": "registration.created", "arguments": arguments}
+    outcomes = [deliver(tenant.id, [event]) for _ in range(2)]
+    assert outcomes == [[{"activity_log": "ok"}]] * 2
     assert len(activity.for_registration(tenant.id, registration_id)) == 1
 
 

@@ -14,6 +14,7 @@ import pytest
 from api import tokens
 from meeteasy.errors import Unauthorized
 from meeteasy.settings import Settings
+from services.access import Caller
 
 NEW_SECRET = "n" * 40
 OLD_SECRET = "o" * 40
@@ -86,9 +87,9 @@ def test_issued_pair_round_trips(settings, pair):
     assert access["jti"] != refresh["jti"]
 
     principal = tokens.principal_from(settings, pair["access_token"])
-    assert principal == tokens.Principal(user_id="user-1", tenant_id="tenant-1",
-                                         roles=("tenant_admin", "staff"), jti=access["jti"],
-                                         expires_at=access["exp"])
+    assert principal == Caller(user_id="user-1", tenant_id="tenant-1",
+                               roles=("tenant_admin", "staff"), jti=access["jti"],
+                               expires_at=access["exp"])
     assert principal.is_staff
     assert principal.has_any("staff", "attendee")
     assert not principal.has_any("attendee")
