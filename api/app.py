@@ -13,6 +13,7 @@ from api.schemas import Health, json_response
 from meeteasy import db
 from meeteasy.logs import configure_logging
 from meeteasy.settings import load_or_exit
+from services import platform
 
 log = logging.getLogger("meeteasy.api")
 
@@ -43,7 +44,7 @@ def create_app() -> Sanic:
     async def open_resources(app):
         offload.start()
         await offload.run_sync(db.connect, settings)
-        await offload.run_sync(_ensure_indexes)
+        await offload.run_sync(platform.ensure_indexes)
 
     @app.after_server_stop
     async def close_resources(app):
@@ -57,9 +58,3 @@ def create_app() -> Sanic:
         return json({"status": "ok"})
 
     return app
-
-
-def _ensure_indexes() -> None:
-    import models
-
-    models.ensure_indexes()

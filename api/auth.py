@@ -3,7 +3,6 @@ endpoint uses to get its caller (and so its tenant) from the bearer token."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import wraps
 
 from pydantic import Field
@@ -14,10 +13,9 @@ from sanic_ext.extensions.openapi.builders import OperationStore
 from api import offload, tokens
 from api.schemas import ERRORS, TokenPair, json_body, json_response
 from api.validation import Body, parse_body
-from meeteasy.errors import Forbidden, NotFound, Unauthorized
+from meeteasy.errors import Forbidden, Unauthorized
 from meeteasy.settings import get_settings
-from models import tokens as token_store
-from models import users
+from services import identity
 
 bp = Blueprint("auth", url_prefix="/auth")
 
@@ -46,9 +44,9 @@ def authenticated(*roles: str):
 
         # sanic-ext files documentation under the function object it decorated; carry what
         # inner decorators declared (e.g. @idempotent's header) over to the route's handler.
-        store = OperationStore()
-        if handler in store:
-            store[wrapper] = store.pop(handler)
+        operations = OperationStore()
+        if handler in operations:
+            operations[wrapper] = operations.pop(handler)
         return openapi.secured("bearer")(wrapper)
 
     return decorator
@@ -79,9 +77,9 @@ class RefreshBody(Body):
 )
 async def login(request):
     body = parse_body(request, LoginBody)
-    tenant, user, roles = await offload.run_sync(
-        users.authenticate, body.tenant, body.email, body.password)
-    return json(tokens.issue_pair(get_settings(), tenant_id=str(tenant.id), user_id=str(user.id),
+    tenant_id, user_id, roles = await offload.run_sync(
+        identity.log_in, body.tenant, body.email, body.password)
+    return json(tokens.issue_pair(get_settings(), tenant_id=tenant_id, user_id=user_id,
                                   roles=roles))
 
 
@@ -93,9 +91,9 @@ async def login(request):
 )
 async def signup(request):
     body = parse_body(request, SignupBody)
-    tenant, user, roles = await offload.run_sync(
-        users.sign_up, body.tenant, body.email, body.password, body.name)
-    return json(tokens.issue_pair(get_settings(), tenant_id=str(tenant.id), user_id=str(user.id),
+    tenant_id, user_id, roles = await offload.run_sync(
+        identity.sign_up, body.tenant, body.email, body.password, body.name)
+    return json(tokens.issue_pair(get_settings(), tenant_id=tenant_id, user_id=user_id,
                                   roles=roles), status=201)
 
 
@@ -109,20 +107,6 @@ async def refresh(request):
     body = parse_body(request, RefreshBody)
     settings = get_settings()
     claims = tokens.decode(settings, body.refresh_token, "refresh")
-    roles = await offload.run_sync(_current_roles, claims)
+    roles = await offload.run_sync(identity.refresh_roles, claims)
     return json(tokens.issue_pair(settings, tenant_id=claims["tid"], user_id=claims["sub"],
                                   roles=roles))
-
-
-def _current_roles(claims: dict) -> list[str]:
-    """Spend the refresh token and read the user's roles as they are now (a revoked
-    role or a disabled user stops at the next refresh)."""
-    token_store.spend_refresh_token(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
-    try:
-        user = users.get_user(claims["sub"])
-    except NotFound:
-        raise Unauthorized("The account no longer exists.", code="invalid_token")
-    roles = users.roles_in(claims["tid"], user)
-    if not user.active or not roles:
-        raise Unauthorized("The account has no access to this tenant.", code="invalid_token")
-    return roles

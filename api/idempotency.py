@@ -12,7 +12,7 @@ from sanic_ext import openapi
 
 from api import offload
 from meeteasy.errors import Conflict, ValidationFailed
-from models import idempotency as store
+from services import idempotency
 
 HEADER = "Idempotency-Key"
 
@@ -35,7 +35,7 @@ def idempotent(handler):
             raise ValidationFailed.for_fields({HEADER: ["Use 1-200 printable characters."]})
         caller = request.ctx.principal
         this = fingerprint(request.method, request.path, request.body or b"")
-        earlier = await offload.run_sync(store.begin, caller.tenant_id, caller.user_id, key, this)
+        earlier = await offload.run_sync(idempotency.begin, caller, key, this)
         if earlier is not None:
             if earlier.fingerprint != this:
                 raise ValidationFailed(f"This {HEADER} was used for a different request.",
@@ -47,13 +47,13 @@ def idempotent(handler):
         try:
             response = await handler(request, *args, **kwargs)
         except BaseException:
-            await offload.run_sync(store.abandon, caller.tenant_id, caller.user_id, key)
+            await offload.run_sync(idempotency.abandon, caller, key)
             raise
         if 200 <= response.status < 300:
-            await offload.run_sync(store.complete, caller.tenant_id, caller.user_id, key,
-                                   response.status, jsonlib.loads(response.body))
+            await offload.run_sync(idempotency.complete, caller, key, response.status,
+                                   jsonlib.loads(response.body))
         else:
-            await offload.run_sync(store.abandon, caller.tenant_id, caller.user_id, key)
+            await offload.run_sync(idempotency.abandon, caller, key)
         return response
 
     return openapi.parameter(HEADER, str, "header", description=(

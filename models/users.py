@@ -20,7 +20,6 @@ from models.base import TenantDocument, utcnow
 from models.tenants import Tenant, get_tenant_by_slug
 
 TENANT_ROLES = ("tenant_admin", "staff", "attendee")
-STAFF_ROLES = frozenset({"tenant_admin", "staff"})
 PLATFORM_ADMIN = "platform_admin"
 MIN_PASSWORD_LENGTH = 8
 
