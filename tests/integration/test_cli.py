@@ -10,7 +10,7 @@ import uuid
 import pytest
 from click.testing import CliRunner
 
-from meeteasy.cli import main
+from cli import main
 from models import jobs as job_store
 from models import tenants as tenant_store
 from models import users as user_store

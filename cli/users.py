@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from meeteasy.cli.context import with_database
-from models import tenants as tenant_store
-from models import users as user_store
+from cli.context import with_database
+from services import identity
+from services.tenants import get_tenant_by_slug
 
-ROLES = list(user_store.TENANT_ROLES) + [user_store.PLATFORM_ADMIN]
+ROLES = list(identity.TENANT_ROLES) + [identity.PLATFORM_ADMIN]
 
 
 @click.group()
@@ -26,6 +26,6 @@ def users() -> None:
 @with_database
 def create(tenant_slug: str, email: str, password: str, roles: tuple[str, ...], name: str) -> None:
     """Create a user (or give an existing one more roles) in a tenant."""
-    tenant = tenant_store.get_tenant_by_slug(tenant_slug)
-    user = user_store.create_user(str(tenant.id), email, password, list(roles), name)
+    tenant = get_tenant_by_slug(tenant_slug)
+    user = identity.create_user(str(tenant.id), email, password, list(roles), name)
     click.echo(f"user {user.email} ({user.id}) has roles {', '.join(roles)} in {tenant.slug}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from meeteasy.cli.context import with_database
-from models import tenants as tenant_store
+from cli.context import with_database
+from services import platform
+from services.tenants import create_tenant, list_tenants
 
 
 @click.group()
@@ -19,10 +20,8 @@ def tenants() -> None:
 @with_database
 def create(slug: str, name: str) -> None:
     """Create tenant SLUG."""
-    import models
-
-    models.ensure_indexes()
-    tenant = tenant_store.create_tenant(slug, name)
+    platform.ensure_indexes()
+    tenant = create_tenant(slug, name)
     click.echo(f"created tenant {tenant.slug} ({tenant.id})")
 
 
@@ -30,5 +29,5 @@ def create(slug: str, name: str) -> None:
 @with_database
 def list_() -> None:
     """List tenants."""
-    for tenant in tenant_store.list_tenants():
+    for tenant in list_tenants():
         click.echo(f"{tenant.slug}\t{tenant.status}\t{tenant.id}\t{tenant.name}")

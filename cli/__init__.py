@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from meeteasy.cli import dev, jobs, serve, tenants, users
+from cli import dev, jobs, serve, tenants, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

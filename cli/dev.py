@@ -21,7 +21,7 @@ from meeteasy import db, embedded
 from meeteasy.errors import Conflict
 from meeteasy.settings import load_or_exit
 
-PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
+PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
 DEMO_TENANT = "demo"
 DEMO_EMAIL = "admin@demo.example.com"
 DEMO_PASSWORD = "meeteasy-demo"
@@ -29,18 +29,17 @@ DEMO_PASSWORD = "meeteasy-demo"
 
 def seed_demo(settings, mongodb_uri: str) -> bool:
     """Create the demo tenant and its admin once; True if they were created now."""
-    import models
-    from models import tenants, users
+    from services import identity, platform, tenants
 
     db.connect(settings, uri=mongodb_uri)
     try:
-        models.ensure_indexes()
+        platform.ensure_indexes()
         try:
             tenant = tenants.create_tenant(DEMO_TENANT, "Demo Conferences")
         except Conflict:
             return False
-        users.create_user(str(tenant.id), DEMO_EMAIL, DEMO_PASSWORD, ["tenant_admin", "staff"],
-                          "Demo Admin")
+        identity.create_user(str(tenant.id), DEMO_EMAIL, DEMO_PASSWORD,
+                             ["tenant_admin", "staff"], "Demo Admin")
         return True
     finally:
         db.disconnect()

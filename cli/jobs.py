@@ -6,10 +6,10 @@ import json
 
 import click
 
-from meeteasy.cli.context import with_database
-from models import jobs as job_store
+from cli.context import with_database
+from models import jobs as job_records
 from services.jobs import retry_job, update_job
-from models import tenants as tenant_store
+from services.tenants import get_tenant_by_slug
 
 
 @click.group()
@@ -18,18 +18,18 @@ def jobs() -> None:
 
 
 def _tenant_id(slug: str) -> str:
-    return str(tenant_store.get_tenant_by_slug(slug).id)
+    return str(get_tenant_by_slug(slug).id)
 
 
 @jobs.command("list")
 @click.option("--tenant", "tenant_slug", required=True)
-@click.option("--state", type=click.Choice(job_store.STATES))
+@click.option("--state", type=click.Choice(job_records.STATES))
 @click.option("--kind")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, job_store.MAX_PAGE))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, job_records.MAX_PAGE))
 @with_database
 def list_(tenant_slug: str, state: str | None, kind: str | None, limit: int) -> None:
     """List a tenant's jobs, most recently changed last."""
-    found, _ = job_store.list_jobs(_tenant_id(tenant_slug), state=state, kind=kind, limit=limit)
+    found, _ = job_records.list_jobs(_tenant_id(tenant_slug), state=state, kind=kind, limit=limit)
     for job in found:
         error = job.error["code"] if job.error else ""
         click.echo(f"{job.id}\t{job.kind}\t{job.state}\t{job.progress}%\tattempts={job.attempts}\t{error}")
@@ -41,8 +41,8 @@ def list_(tenant_slug: str, state: str | None, kind: str | None, limit: int) -> 
 @with_database
 def show(job_id: str, tenant_slug: str) -> None:
     """Show one job as JSON."""
-    job = job_store.get_job(_tenant_id(tenant_slug), job_id)
-    click.echo(json.dumps({**job_store.public_view(job), "args": job.args}, indent=2))
+    job = job_records.get_job(_tenant_id(tenant_slug), job_id)
+    click.echo(json.dumps({**job_records.public_view(job), "args": job.args}, indent=2))
 
 
 @jobs.command("retry")
@@ -56,7 +56,7 @@ def retry(job_id: str, tenant_slug: str, dry_run: bool) -> None:
     tenant_id = _tenant_id(tenant_slug)
     if dry_run:
         # Answers as the real retry would, exit status included, and writes nothing.
-        job = job_store.get_job(tenant_id, job_id)
+        job = job_records.get_job(tenant_id, job_id)
         if job.state != "failed":
             raise click.ClickException(
                 f"Only failed jobs can be retried; this one is {job.state}. (dry run)")
@@ -76,13 +76,13 @@ def cancel(job_id: str, tenant_slug: str, force: bool, dry_run: bool) -> None:
     """Cancel a queued or running job."""
     tenant_id = _tenant_id(tenant_slug)
     # Look first, so that nobody is asked to confirm cancelling a missing or finished job.
-    current = job_store.get_job(tenant_id, job_id)
-    if current.state in job_store.FINISHED:
+    current = job_records.get_job(tenant_id, job_id)
+    if current.state in job_records.FINISHED:
         raise click.ClickException(f"The job has already finished ({current.state}).")
     if dry_run:
         click.echo(f"job {current.id} ({current.kind}, {current.state}) would be cancelled (dry run)")
         return
     if not force:
         click.confirm(f"Cancel job {current.id} ({current.kind}, {current.state})?", abort=True)
-    job = update_job(job_store.request_cancel, tenant_id, job_id)
+    job = update_job(job_records.request_cancel, tenant_id, job_id)
     click.echo(f"job {job.id} is {job.state}" + (" (stopping)" if job.state == "running" else ""))
