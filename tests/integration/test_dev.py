@@ -84,11 +84,17 @@ class Dev:
         alive |= set(_marked(self.run_id))
         return [f"{pid} {_cmdline(pid)}" for pid in sorted(alive)]
 
-    def terminate_and_wait(self, timeout: float = 40) -> int:
+    def terminate_and_wait(self, timeout: float = 120) -> int:
+        """SIGTERM dev and wait until it has exited and every process it started is gone.
+        The deadline is generous: how fast a loaded machine stops is not under test."""
         self.remember_descendants()
         self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout)
-        deadline = time.monotonic() + 10
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"dev still running {timeout}s after SIGTERM:\n"
+                                 f"{self.output()[-4000:]}")
+        deadline = time.monotonic() + timeout
         while self.survivors() and time.monotonic() < deadline:
             time.sleep(0.2)
         return code
@@ -203,6 +209,8 @@ def dev_runs(tmp_path):
         dev.kill_everything()
 
 
+# Every wait below has its own generous deadline; the hang guard sits above their sum.
+@pytest.mark.timeout(600)
 def test_dev_runs_the_platform_and_stops_every_child(dev_runs):
     dev = dev_runs()
     urls = dev.announced()
@@ -234,15 +242,14 @@ def test_dev_runs_the_platform_and_stops_every_child(dev_runs):
                      "worker", "beat", "meeteasy flower"):
         assert expected in commands, f"{expected} is not running under dev: {commands}"
 
-    started = time.monotonic()
     code = dev.terminate_and_wait()
     assert dev.survivors() == [], "processes left behind after SIGTERM"
     assert _listening(urls["mongodb"]) is False and _listening(urls["redis"]) is False
-    assert time.monotonic() - started < 45
     assert code in (0, 143, -signal.SIGTERM), dev.output()[-3000:]
     assert "Traceback" not in dev.output(), dev.output()[-4000:]
 
 
+@pytest.mark.timeout(900)  # three runs of dev, each waited for as above
 def test_a_sigterm_during_start_up_leaves_nothing_and_data_is_kept(dev_runs):
     # While the embedded MongoDB starts (before any Procfile process exists).
     starting = dev_runs()
