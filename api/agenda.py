@@ -17,34 +17,32 @@ from sanic_ext import openapi
 
 from api import offload
 from api.auth import authenticated
-from api.conferences import STAFF
 from api.idempotency import idempotent
 from api.schemas import ERRORS, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy.errors import ValidationFailed
-from models import agenda as store
-from models import conferences
-from models.users import normalise_email
+from services import agenda
+from services.access import STAFF_ROLES
 
 bp = Blueprint("agenda", url_prefix="/conferences")
 
 When = Annotated[AwareDatetime, Field(description="ISO 8601 with an offset, within the "
                                                   "conference's dates.")]
 SpeakerIds = Annotated[list[Annotated[str, Field(max_length=64)]],
-                       Field(max_length=store.MAX_SPEAKERS_PER_SESSION,
+                       Field(max_length=agenda.MAX_SPEAKERS_PER_SESSION,
                              description="Ids of speakers of the same conference.")]
 ErrorsOfRead = ERRORS(401, 404)
 
 
 def _web_url(value: str) -> str:
-    if not store._is_web_url(value):
+    if not agenda.is_web_url(value):
         raise PydanticCustomError("invalid", "Use an http(s) URL.")
     return value
 
 
 def _email(value: str) -> str:
     try:
-        return normalise_email(value)
+        return agenda.normalise_email(value)
     except ValidationFailed:
         raise PydanticCustomError("invalid", "Not an email address.") from None
 
@@ -84,7 +82,7 @@ class LinkBody(Body):
     url: WebUrl
 
 
-Links = Annotated[list[LinkBody], Field(max_length=store.MAX_LINKS)]
+Links = Annotated[list[LinkBody], Field(max_length=agenda.MAX_LINKS)]
 
 
 class SpeakerCreate(Body):
@@ -114,12 +112,12 @@ class SessionFilters(Query):
     room: str | None = Field(None, max_length=200)
     day: date | None = Field(None, description="YYYY-MM-DD in the conference's time zone.")
     offset: int = Field(0, ge=0, le=1_000_000)
-    limit: int = Field(200, ge=1, le=store.MAX_PAGE)
+    limit: int = Field(200, ge=1, le=agenda.MAX_SESSIONS_PAGE)
 
 
 class PageFilters(Query):
     offset: int = Field(0, ge=0, le=1_000_000)
-    limit: int = Field(200, ge=1, le=store.MAX_PAGE)
+    limit: int = Field(200, ge=1, le=agenda.MAX_SPEAKERS_PAGE)
 
 
 # --- answers -------------------------------------------------------------------------
@@ -207,11 +205,6 @@ def _query(*names: tuple[str, type]) -> list:
     return [openapi.definitions.Parameter(name, kind, "query") for name, kind in names]
 
 
-def _readable(caller, conference_id: str) -> conferences.Conference:
-    return conferences.get_conference(caller.tenant_id, conference_id,
-                                      visible_to_attendees=not caller.is_staff)
-
-
 # --- sessions ------------------------------------------------------------------------
 
 
@@ -226,17 +219,11 @@ def _readable(caller, conference_id: str) -> conferences.Conference:
 async def list_sessions(request, conference_id: str):
     filters = parse_query(request, SessionFilters)
     caller = request.ctx.principal
-    page = await offload.run_sync(_list_sessions, caller, conference_id, filters)
-    return json(page)
-
-
-def _list_sessions(caller, conference_id: str, filters: SessionFilters) -> dict:
-    conference = _readable(caller, conference_id)
-    found, total = store.list_sessions(
-        caller.tenant_id, str(conference.id), track=filters.track, room=filters.room,
-        day=filters.day, timezone=conference.timezone, offset=filters.offset, limit=filters.limit)
-    return {"items": [store.session_view(s, conference.timezone) for s in found], "total": total,
-            "offset": filters.offset, "limit": filters.limit}
+    views, total = await offload.run_sync(
+        agenda.list_sessions, caller, conference_id, track=filters.track, room=filters.room,
+        day=filters.day, offset=filters.offset, limit=filters.limit)
+    return json({"items": views, "total": total, "offset": filters.offset,
+                 "limit": filters.limit})
 
 
 @bp.post("/<conference_id:str>/sessions")
@@ -249,19 +236,14 @@ def _list_sessions(caller, conference_id: str, filters: SessionFilters) -> dict:
     response=[json_response(SessionView, 201, "Created"),
               *ERRORS(400, 401, 403, 404, 409, 413, 422, 503)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 @idempotent
 async def create_session(request, conference_id: str):
     body = parse_body(request, SessionCreate)
     caller = request.ctx.principal
-    view = await offload.run_sync(_create_session, caller, conference_id, body.model_dump())
+    view = await offload.run_sync(agenda.create_session, caller, conference_id,
+                                  body.model_dump())
     return json(view, status=201)
-
-
-def _create_session(caller, conference_id: str, fields: dict) -> dict:
-    session = store.create_session(caller.tenant_id, conference_id, actor=caller.user_id, **fields)
-    conference = conferences.get_conference(caller.tenant_id, conference_id)
-    return store.session_view(session, conference.timezone)
 
 
 @bp.get("/<conference_id:str>/sessions/<session_id:str>")
@@ -269,15 +251,9 @@ def _create_session(caller, conference_id: str, fields: dict) -> dict:
                     response=[json_response(SessionView), *ErrorsOfRead])
 @authenticated()
 async def get_session(request, conference_id: str, session_id: str):
-    caller = request.ctx.principal
-    view = await offload.run_sync(_get_session, caller, conference_id, session_id)
+    view = await offload.run_sync(agenda.get_session, request.ctx.principal, conference_id,
+                                  session_id)
     return json(view)
-
-
-def _get_session(caller, conference_id: str, session_id: str) -> dict:
-    conference = _readable(caller, conference_id)
-    session = store.get_session(caller.tenant_id, str(conference.id), session_id)
-    return store.session_view(session, conference.timezone)
 
 
 @bp.patch("/<conference_id:str>/sessions/<session_id:str>")
@@ -286,30 +262,22 @@ def _get_session(caller, conference_id: str, session_id: str) -> dict:
     body=json_body(SessionPatch),
     response=[json_response(SessionView), *ERRORS(400, 401, 403, 404, 409, 413, 422, 503)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def update_session(request, conference_id: str, session_id: str):
     body = parse_body(request, SessionPatch)
     caller = request.ctx.principal
-    view = await offload.run_sync(_update_session, caller, conference_id, session_id,
+    view = await offload.run_sync(agenda.update_session, caller, conference_id, session_id,
                                   body.model_dump(exclude_unset=True))
     return json(view)
-
-
-def _update_session(caller, conference_id: str, session_id: str, changes: dict) -> dict:
-    session = store.update_session(caller.tenant_id, conference_id, session_id, changes,
-                                   actor=caller.user_id)
-    conference = conferences.get_conference(caller.tenant_id, conference_id)
-    return store.session_view(session, conference.timezone)
 
 
 @bp.delete("/<conference_id:str>/sessions/<session_id:str>")
 @openapi.definition(summary="Remove a session from the agenda", tag="agenda",
                     response=[json_response(Deleted), *ERRORS(401, 403, 404, 409)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def delete_session(request, conference_id: str, session_id: str):
-    caller = request.ctx.principal
-    await offload.run_sync(store.delete_session, caller.tenant_id, conference_id, session_id,
-                           actor=caller.user_id)
+    await offload.run_sync(agenda.delete_session, request.ctx.principal, conference_id,
+                           session_id)
     return json({"id": session_id, "deleted": True, "unlinked_sessions": 0})
 
 
@@ -324,16 +292,10 @@ async def delete_session(request, conference_id: str, session_id: str):
 async def list_speakers(request, conference_id: str):
     filters = parse_query(request, PageFilters)
     caller = request.ctx.principal
-    page = await offload.run_sync(_list_speakers, caller, conference_id, filters)
-    return json(page)
-
-
-def _list_speakers(caller, conference_id: str, filters: PageFilters) -> dict:
-    conference = _readable(caller, conference_id)
-    found, total = store.list_speakers(caller.tenant_id, str(conference.id),
-                                       offset=filters.offset, limit=filters.limit)
-    return {"items": [store.speaker_view(s, staff=caller.is_staff) for s in found],
-            "total": total, "offset": filters.offset, "limit": filters.limit}
+    views, total = await offload.run_sync(agenda.list_speakers, caller, conference_id,
+                                          offset=filters.offset, limit=filters.limit)
+    return json({"items": views, "total": total, "offset": filters.offset,
+                 "limit": filters.limit})
 
 
 @bp.post("/<conference_id:str>/speakers")
@@ -341,14 +303,14 @@ def _list_speakers(caller, conference_id: str, filters: PageFilters) -> dict:
                     body=json_body(SpeakerCreate),
                     response=[json_response(SpeakerView, 201, "Created"),
                               *ERRORS(400, 401, 403, 404, 409, 413, 422)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 @idempotent
 async def create_speaker(request, conference_id: str):
     body = parse_body(request, SpeakerCreate)
     caller = request.ctx.principal
-    speaker = await offload.run_sync(store.create_speaker, caller.tenant_id, conference_id,
-                                     actor=caller.user_id, **body.model_dump())
-    return json(store.speaker_view(speaker, staff=True), status=201)
+    view = await offload.run_sync(agenda.create_speaker, caller, conference_id,
+                                  body.model_dump())
+    return json(view, status=201)
 
 
 @bp.get("/<conference_id:str>/speakers/<speaker_id:str>")
@@ -356,14 +318,9 @@ async def create_speaker(request, conference_id: str):
                     response=[json_response(SpeakerView), *ErrorsOfRead])
 @authenticated()
 async def get_speaker(request, conference_id: str, speaker_id: str):
-    caller = request.ctx.principal
-    speaker = await offload.run_sync(_get_speaker, caller, conference_id, speaker_id)
-    return json(store.speaker_view(speaker, staff=caller.is_staff))
-
-
-def _get_speaker(caller, conference_id: str, speaker_id: str) -> store.Speaker:
-    conference = _readable(caller, conference_id)
-    return store.get_speaker(caller.tenant_id, str(conference.id), speaker_id)
+    view = await offload.run_sync(agenda.get_speaker, request.ctx.principal, conference_id,
+                                  speaker_id)
+    return json(view)
 
 
 @bp.patch("/<conference_id:str>/speakers/<speaker_id:str>")
@@ -371,24 +328,22 @@ def _get_speaker(caller, conference_id: str, speaker_id: str) -> store.Speaker:
                     body=json_body(SpeakerPatch),
                     response=[json_response(SpeakerView),
                               *ERRORS(400, 401, 403, 404, 409, 413, 422)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def update_speaker(request, conference_id: str, speaker_id: str):
     body = parse_body(request, SpeakerPatch)
     caller = request.ctx.principal
-    speaker = await offload.run_sync(store.update_speaker, caller.tenant_id, conference_id,
-                                     speaker_id, body.model_dump(exclude_unset=True),
-                                     actor=caller.user_id)
-    return json(store.speaker_view(speaker, staff=True))
+    view = await offload.run_sync(agenda.update_speaker, caller, conference_id, speaker_id,
+                                  body.model_dump(exclude_unset=True))
+    return json(view)
 
 
 @bp.delete("/<conference_id:str>/speakers/<speaker_id:str>")
 @openapi.definition(summary="Delete a speaker, unlinking them from their sessions",
                     tag="agenda", response=[json_response(Deleted), *ERRORS(401, 403, 404, 409)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def delete_speaker(request, conference_id: str, speaker_id: str):
-    caller = request.ctx.principal
-    unlinked = await offload.run_sync(store.delete_speaker, caller.tenant_id, conference_id,
-                                      speaker_id, actor=caller.user_id)
+    unlinked = await offload.run_sync(agenda.delete_speaker, request.ctx.principal,
+                                      conference_id, speaker_id)
     return json({"id": speaker_id, "deleted": True, "unlinked_sessions": unlinked})
 
 
@@ -404,10 +359,4 @@ async def delete_speaker(request, conference_id: str, speaker_id: str):
 )
 @authenticated()
 async def get_agenda(request, conference_id: str):
-    caller = request.ctx.principal
-    view = await offload.run_sync(_agenda, caller, conference_id)
-    return json(view)
-
-
-def _agenda(caller, conference_id: str) -> dict:
-    return store.agenda(caller.tenant_id, _readable(caller, conference_id), staff=caller.is_staff)
+    return json(await offload.run_sync(agenda.agenda, request.ctx.principal, conference_id))

@@ -21,12 +21,10 @@ from api.auth import authenticated
 from api.idempotency import idempotent
 from api.schemas import ERRORS, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
-from services import events
-from models import audit
-from models import conferences as store
+from services import audit, conferences
+from services.access import STAFF_ROLES
 
 bp = Blueprint("conferences", url_prefix="/conferences")
-STAFF = ("tenant_admin", "staff")
 
 Status = Literal["draft", "published", "ongoing", "ended", "archived"]
 Mode = Literal["automatic", "manual", "rules"]
@@ -34,14 +32,14 @@ Fallback = Literal["manual", "reject"]
 
 
 def _known_zone(value: str) -> str:
-    if value not in store._zones():
+    if value not in conferences.time_zones():
         raise PydanticCustomError("invalid", "Use an IANA time zone such as Europe/Paris.")
     return value
 
 
 def _slug(value: str) -> str:
     value = value.strip().lower()
-    if not store.SLUG.match(value):
+    if not conferences.SLUG.match(value):
         raise PydanticCustomError("invalid",
                                   "Use 1-80 lowercase letters, digits and inner hyphens.")
     return value
@@ -110,7 +108,7 @@ class ConferenceFilters(Query):
     status: Status | None = None
     q: str | None = Field(None, min_length=1, max_length=200)
     offset: int = Field(0, ge=0, le=1_000_000)
-    limit: int = Field(50, ge=1, le=store.MAX_PAGE)
+    limit: int = Field(50, ge=1, le=conferences.MAX_PAGE)
 
 
 class AuditFilters(Query):
@@ -175,11 +173,6 @@ def _query(*names: tuple[str, type]) -> list:
     return [openapi.definitions.Parameter(name, kind, "query") for name, kind in names]
 
 
-def _pushed(conference: store.Conference) -> dict:
-    events.conference_updated(conference)
-    return store.public_view(conference)
-
-
 # --- routes --------------------------------------------------------------------------
 
 
@@ -190,17 +183,13 @@ def _pushed(conference: store.Conference) -> dict:
     response=[json_response(ConferenceView, 201, "Created"),
               *ERRORS(400, 401, 403, 409, 413, 422, 503)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 @idempotent
 async def create_conference(request):
     body = parse_body(request, ConferenceCreate)
     caller = request.ctx.principal
-    view = await offload.run_sync(_create, caller, body.model_dump())
+    view = await offload.run_sync(conferences.create_conference, caller, body.model_dump())
     return json(view, status=201)
-
-
-def _create(caller, fields: dict) -> dict:
-    return _pushed(store.create_conference(caller.tenant_id, caller.user_id, **fields))
 
 
 @bp.get("/")
@@ -216,11 +205,11 @@ def _create(caller, fields: dict) -> dict:
 async def list_conferences(request):
     filters = parse_query(request, ConferenceFilters)
     caller = request.ctx.principal
-    found, total = await offload.run_sync(
-        store.list_conferences, caller.tenant_id, status=filters.status, text=filters.q,
-        visible_to_attendees=not caller.is_staff, offset=filters.offset, limit=filters.limit)
-    return json({"items": [store.public_view(c) for c in found], "total": total,
-                 "offset": filters.offset, "limit": filters.limit})
+    views, total = await offload.run_sync(
+        conferences.list_conferences, caller, status=filters.status, text=filters.q,
+        offset=filters.offset, limit=filters.limit)
+    return json({"items": views, "total": total, "offset": filters.offset,
+                 "limit": filters.limit})
 
 
 @bp.get("/<conference_id:str>")
@@ -230,10 +219,9 @@ async def list_conferences(request):
 )
 @authenticated()
 async def get_conference(request, conference_id: str):
-    caller = request.ctx.principal
-    conference = await offload.run_sync(store.get_conference, caller.tenant_id, conference_id,
-                                        visible_to_attendees=not caller.is_staff)
-    return json(store.public_view(conference))
+    view = await offload.run_sync(conferences.get_conference, request.ctx.principal,
+                                  conference_id)
+    return json(view)
 
 
 @bp.patch("/<conference_id:str>")
@@ -246,18 +234,13 @@ async def get_conference(request, conference_id: str):
     body=json_body(ConferencePatch),
     response=[json_response(ConferenceView), *ERRORS(400, 401, 403, 404, 409, 413, 422)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def update_conference(request, conference_id: str):
     body = parse_body(request, ConferencePatch)
     caller = request.ctx.principal
-    view = await offload.run_sync(_update, caller, conference_id,
+    view = await offload.run_sync(conferences.update_conference, caller, conference_id,
                                   body.model_dump(exclude_unset=True))
     return json(view)
-
-
-def _update(caller, conference_id: str, changes: dict) -> dict:
-    return _pushed(store.update_conference(caller.tenant_id, conference_id, changes,
-                                           actor=caller.user_id))
 
 
 @bp.post("/<conference_id:str>/status")
@@ -270,16 +253,12 @@ def _update(caller, conference_id: str, changes: dict) -> dict:
     body=json_body(StatusBody),
     response=[json_response(ConferenceView), *ERRORS(400, 401, 403, 404, 409, 413, 422)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def change_status(request, conference_id: str):
     body = parse_body(request, StatusBody)
     caller = request.ctx.principal
-    view = await offload.run_sync(_transition, caller, conference_id, body.status)
+    view = await offload.run_sync(conferences.transition, caller, conference_id, body.status)
     return json(view)
-
-
-def _transition(caller, conference_id: str, to: str) -> dict:
-    return _pushed(store.transition(caller.tenant_id, conference_id, to, actor=caller.user_id))
 
 
 @bp.delete("/<conference_id:str>")
@@ -290,15 +269,11 @@ def _transition(caller, conference_id: str, to: str) -> dict:
                 "archived (409 `invalid_transition` otherwise).",
     response=[json_response(ConferenceView), *ERRORS(401, 403, 404, 409)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def archive_conference(request, conference_id: str):
-    caller = request.ctx.principal
-    view = await offload.run_sync(_archive, caller, conference_id)
+    view = await offload.run_sync(conferences.archive_conference, request.ctx.principal,
+                                  conference_id)
     return json(view)
-
-
-def _archive(caller, conference_id: str) -> dict:
-    return _pushed(store.archive_conference(caller.tenant_id, conference_id, actor=caller.user_id))
 
 
 @bp.get("/<conference_id:str>/audit")
@@ -307,16 +282,11 @@ def _archive(caller, conference_id: str) -> dict:
     parameter=_query(("offset", int), ("limit", int)),
     response=[json_response(AuditPage), *ERRORS(401, 403, 404, 422)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def conference_audit(request, conference_id: str):
     filters = parse_query(request, AuditFilters)
     caller = request.ctx.principal
-    entries, total = await offload.run_sync(_audit, caller, conference_id, filters)
-    return json({"items": [audit.public_view(e) for e in entries], "total": total,
-                 "offset": filters.offset, "limit": filters.limit})
-
-
-def _audit(caller, conference_id: str, filters: AuditFilters):
-    conference = store.get_conference(caller.tenant_id, conference_id)
-    return audit.list_for_conference(caller.tenant_id, str(conference.id), offset=filters.offset,
-                                     limit=filters.limit)
+    views, total = await offload.run_sync(audit.conference_history, caller, conference_id,
+                                          offset=filters.offset, limit=filters.limit)
+    return json({"items": views, "total": total, "offset": filters.offset,
+                 "limit": filters.limit})

@@ -12,13 +12,10 @@ from api import offload
 from api.auth import authenticated
 from api.schemas import ERRORS, json_body, json_response
 from api.validation import Body, Query, parse_body, parse_query
-from meeteasy.errors import Conflict, NotFound
-from models import amis
-from models import conferences as conference_store
-from models import forms as form_store
+from services import forms
+from services.access import STAFF_ROLES
 
 bp = Blueprint("forms", url_prefix="/forms")
-STAFF = ("tenant_admin", "staff")
 
 
 class FormBody(Body):
@@ -55,11 +52,6 @@ class AnswersVerdict(BaseModel):
     dropped: list[str]
 
 
-def _conference_for(caller, conference_id: str):
-    return conference_store.get_conference(caller.tenant_id, conference_id,
-                                           visible_to_attendees=not caller.is_staff)
-
-
 @bp.post("/")
 @openapi.definition(
     summary="Save a new version of a conference's registration form", tag="forms",
@@ -68,20 +60,12 @@ def _conference_for(caller, conference_id: str):
     body=json_body(FormBody),
     response=[json_response(FormView, status=201), *ERRORS(400, 401, 403, 404, 409, 413, 422)],
 )
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def save_form(request):
     body = parse_body(request, FormBody)
-    caller = request.ctx.principal
-
-    def save():
-        conference = conference_store.get_conference(caller.tenant_id, body.conference_id)
-        if conference.status == "archived":
-            raise Conflict("An archived conference cannot change.", code="conference_archived")
-        return form_store.save_version(caller.tenant_id, str(conference.id), body.schema_,
-                                       caller.user_id)
-
-    form = await offload.run_sync(save)
-    return json(form_store.public_view(form), status=201)
+    view = await offload.run_sync(forms.save_form, request.ctx.principal, body.conference_id,
+                                  body.schema_)
+    return json(view, status=201)
 
 
 @bp.get("/")
@@ -93,22 +77,8 @@ async def save_form(request):
 @authenticated()
 async def list_forms(request):
     query = parse_query(request, FormFilter)
-    caller = request.ctx.principal
-
-    def versions():
-        conference = _conference_for(caller, query.conference_id)
-        found = form_store.list_versions(caller.tenant_id, str(conference.id))
-        return found if caller.is_staff else found[:1]
-
-    return json({"items": [form_store.public_view(f) for f in await offload.run_sync(versions)]})
-
-
-def _current_form(caller, conference_id: str):
-    conference = _conference_for(caller, conference_id)
-    form = form_store.current(caller.tenant_id, str(conference.id))
-    if form is None:
-        raise NotFound("This conference has no registration form yet.", code="form_not_found")
-    return form
+    views = await offload.run_sync(forms.list_forms, request.ctx.principal, query.conference_id)
+    return json({"items": views})
 
 
 @bp.post("/check")
@@ -124,9 +94,7 @@ def _current_form(caller, conference_id: str):
 async def check_answers(request):
     query = parse_query(request, FormFilter)
     body = parse_body(request, AnswersBody)
-    caller = request.ctx.principal
-    form = await offload.run_sync(_current_form, caller, query.conference_id)
     # In a thread: author patterns may use their whole time budget (models/amis/jsregex.py).
-    review = await offload.run_sync(amis.review_submission, form.schema, body.answers)
-    return json({"valid": review.valid, "errors": review.errors, "cleaned": review.cleaned,
-                 "dropped": list(review.dropped)})
+    verdict = await offload.run_sync(forms.check_answers, request.ctx.principal,
+                                     query.conference_id, body.answers)
+    return json(verdict)

@@ -1,6 +1,7 @@
 """Documents and the tenant-scoped CRUD layer. Nothing here imports api/ or tasks/."""
 
 from models import agenda, audit, conferences  # noqa: F401  (registers documents)
+from models import sessions, speakers  # noqa: F401  (registers documents)
 from models import idempotency, jobs, tenants, tokens, users  # noqa: F401  (registers documents)
 from models import activity, exports, forms, invites, plugins, registrations  # noqa: F401
 from models import seat_assignments, seatmaps  # noqa: F401

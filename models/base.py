@@ -12,7 +12,10 @@ import re
 from datetime import UTC, datetime
 
 import mongoengine as me
+from email_validator import EmailNotValidError, validate_email
 from mongoengine.queryset import QuerySet
+
+from meeteasy.errors import ValidationFailed
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -28,6 +31,39 @@ def is_object_id(value) -> bool:
     """Whether ``value`` is an id as MeetEasy writes them (24 lower-case hex digits); a
     malformed id in a path answers 404 without a query."""
     return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{24}", value) is not None
+
+
+def normalise_email(email: str) -> str:
+    """An email address as MeetEasy stores and compares it (users, speakers…); 422 if it
+    is not one."""
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValidationFailed.for_fields({"email": [str(error)]})
+
+
+def validate_document(document: me.Document) -> None:
+    """mongoengine's own field rules (lengths, choices), as a 422 instead of a 500."""
+    try:
+        document.validate()
+    except me.ValidationError as error:
+        raise ValidationFailed.for_fields(flatten_errors(error.to_dict()))
+
+
+def flatten_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
+    flat: dict[str, list[str]] = {}
+    for name, problem in errors.items():
+        if isinstance(problem, dict):
+            flat.update(flatten_errors(problem, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = [str(problem)]
+    return flat
+
+
+def snapshot_diff(before: dict, after: dict) -> dict:
+    """What changed between two snapshots, as the audit log records it."""
+    return {name: {"from": before[name], "to": value} for name, value in after.items()
+            if value != before[name]}
 
 
 def utcnow() -> datetime:

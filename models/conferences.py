@@ -20,7 +20,8 @@ import mongoengine as me
 
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
 from models import audit
-from models.base import TenantDocument, is_object_id, iso, utcnow
+from models.base import (TenantDocument, is_object_id, iso, snapshot_diff, utcnow,
+                         validate_document)
 
 STATUSES = ("draft", "published", "ongoing", "ended", "archived")
 TRANSITIONS = {
@@ -158,7 +159,7 @@ def check_fields(fields: dict) -> dict:
         if not cleaned["title"]:
             problems["title"] = ["A title is required."]
     if "timezone" in fields and "timezone" not in problems:
-        if fields["timezone"] not in _zones():
+        if fields["timezone"] not in time_zones():
             problems["timezone"] = ["Use an IANA time zone such as Europe/Paris."]
     for name in ("starts_at", "ends_at"):
         if name not in fields:
@@ -195,31 +196,14 @@ def check_fields(fields: dict) -> dict:
 
 
 @functools.cache
-def _zones() -> frozenset[str]:
+def time_zones() -> frozenset[str]:
+    """The IANA time zones a conference may be in."""
     return frozenset(available_timezones() | {"UTC"})
 
 
 def _check_dates(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise ValidationFailed.for_fields({"ends_at": ["Must be after starts_at."]})
-
-
-def _validate(conference: Conference) -> None:
-    """mongoengine's own field rules (lengths, choices), as a 422 instead of a 500."""
-    try:
-        conference.validate()
-    except me.ValidationError as error:
-        raise ValidationFailed.for_fields(flatten_errors(error.to_dict()))
-
-
-def flatten_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
-    flat: dict[str, list[str]] = {}
-    for name, problem in errors.items():
-        if isinstance(problem, dict):
-            flat.update(flatten_errors(problem, f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = [str(problem)]
-    return flat
 
 
 def _slug_taken(slug: str) -> Conflict:
@@ -235,7 +219,7 @@ def create_conference(tenant_id: str, created_by: str, **fields) -> Conference:
     fields = check_fields(fields)
     _check_dates(fields["starts_at"], fields["ends_at"])
     conference = Conference(tenant_id=tenant_id, created_by=created_by, **fields)
-    _validate(conference)
+    validate_document(conference)
     try:
         conference.save(force_insert=True)
     except me.NotUniqueError:
@@ -262,6 +246,12 @@ def ensure_changeable(conference: Conference) -> Conference:
     if conference.status == "archived":
         raise archived_conflict()
     return conference
+
+
+def get_changeable(tenant_id: str, conference_id: str) -> Conference:
+    """The conference that a write to it or to its parts (agenda, forms, seats) acts on;
+    409 if it is archived."""
+    return ensure_changeable(get_conference(tenant_id, conference_id))
 
 
 def archived_conflict() -> Conflict:
@@ -298,13 +288,13 @@ def list_conferences(tenant_id: str, *, status: str | None = None, text: str | N
     return matching[offset:offset + limit], len(matching)
 
 
-def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
-                      actor: str | None = None) -> Conference:
-    """Apply a patch of :data:`EDITABLE` fields; archived conferences are read-only.
+def plan_update(conference: Conference, changes: dict) -> tuple[dict, dict]:
+    """Check a patch of :data:`EDITABLE` fields and apply it to ``conference`` in memory
+    (nothing is stored): the cleaned changes, and the diff the audit log records.
 
-    ``policy`` is merged into the current policy (send only what changes). Dates may
-    not move so that a session of the agenda falls outside them (409)."""
-    conference = ensure_changeable(get_conference(tenant_id, conference_id))
+    ``policy`` is merged into the current policy (send only what changes). The rules
+    that read other collections (sessions inside the dates, capacity above the approved
+    registrations) are the update operation's: :func:`services.conferences.update_conference`."""
     if isinstance(changes.get("policy"), dict):
         changes = {**changes, "policy": {**_policy_dict(conference.policy), **changes["policy"]}}
     changes = check_fields(changes)
@@ -312,27 +302,15 @@ def update_conference(tenant_id: str, conference_id: str, changes: dict, *,
     for name, value in changes.items():
         setattr(conference, name, value)
     _check_dates(conference.starts_at, conference.ends_at)
-    _validate(conference)
-    diff = {name: {"from": before[name], "to": value}
-            for name, value in snapshot(conference).items() if value != before[name]}
-    if not diff:
-        return conference
-    if "starts_at" in diff or "ends_at" in diff:
-        from models import agenda  # agenda imports this module
+    validate_document(conference)
+    return changes, snapshot_diff(before, snapshot(conference))
 
-        outside = agenda.count_sessions_outside(tenant_id, conference_id, conference.starts_at,
-                                                conference.ends_at)
-        if outside:
-            raise Conflict(f"{outside} session(s) of the agenda would fall outside the new dates; "
-                           "move them first.", code="sessions_outside_dates",
-                           details={"sessions": outside})
-    if "capacity" in diff and conference.capacity is not None:
-        from models.registrations import count_status
 
-        approved = count_status(tenant_id, conference_id, "approved")
-        if conference.capacity < approved:
-            raise Conflict(f"{approved} registrations are already approved; the capacity cannot be "
-                           "lower.", code="capacity_below_approved", details={"approved": approved})
+def save_update(conference: Conference, changes: dict, diff: dict, *,
+                actor: str | None = None) -> Conference:
+    """Store a planned update (:func:`plan_update`) unless the conference was archived
+    meanwhile (409), and audit it."""
+    tenant_id = conference.tenant_id
     updates = {f"set__{name}": changes[name] for name in diff}
     try:
         updated = Conference.objects(tenant_id=tenant_id, id=conference.id,

@@ -12,11 +12,10 @@ import functools
 import mongoengine as me
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from email_validator import EmailNotValidError, validate_email
 
 from meeteasy.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from meeteasy.settings import get_settings
-from models.base import TenantDocument, utcnow
+from models.base import TenantDocument, normalise_email, utcnow
 from models.tenants import Tenant, get_tenant_by_slug
 
 TENANT_ROLES = ("tenant_admin", "staff", "attendee")
@@ -62,13 +61,6 @@ class Membership(TenantDocument):
             {"fields": ("tenant_id", "user_id"), "unique": True},
         ],
     }
-
-
-def normalise_email(email: str) -> str:
-    try:
-        return validate_email(email, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        raise ValidationFailed.for_fields({"email": [str(error)]})
 
 
 def create_user(tenant_id: str, email: str, password: str, roles: list[str], name: str = "") -> User:

@@ -8,7 +8,8 @@ import threading
 import httpx
 import pytest
 
-from models.agenda import Session, Speaker
+from models.sessions import Session
+from models.speakers import Speaker
 from models.audit import AuditLog
 from tests.integration.conftest import make_tenant
 from tests.integration.test_conferences import (answer_schema, create, documented, error, move,

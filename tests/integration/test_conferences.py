@@ -421,7 +421,7 @@ def make_dated(client, start_offset: timedelta, end_offset: timedelta, *statuses
 
 
 def test_beat_pass_run_twice_moves_each_conference_once(stack, tenant):
-    from tasks.conferences import advance_conferences
+    from services.conferences import advance_by_dates
 
     hour = timedelta(hours=1)
     with stack.client(token(tenant)) as client:
@@ -436,8 +436,8 @@ def test_beat_pass_run_twice_moves_each_conference_once(stack, tenant):
         return {item["id"]: item["status"] for item in result["moved"]
                 if item["tenant_id"] == tenant.id}
 
-    first = mine(advance_conferences())
-    second = mine(advance_conferences())
+    first = mine(advance_by_dates())
+    second = mine(advance_by_dates())
     assert first == {started: "ongoing", over: "ended", ongoing_over: "ended"}
     assert second == {}
     with stack.client(token(tenant)) as client:

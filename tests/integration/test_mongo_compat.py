@@ -26,9 +26,7 @@ from meeteasy import db
 from meeteasy.errors import Conflict, NotFound
 from meeteasy.settings import get_settings
 from models import activity, audit, exports, idempotency, invites, tokens
-from models import agenda as agenda_store
-from models import conferences as conference_store
-from models import forms as form_store
+from models import agenda, conferences, forms, sessions, speakers
 from models import jobs as job_store
 from models import plugins as plugin_store
 from models import registrations as registration_store
@@ -37,6 +35,8 @@ from models import seatmaps
 from models import tenants as tenant_store
 from models import users as user_store
 from models.base import utcnow
+from services import conferences as conference_service
+from services.access import Caller
 
 
 @pytest.fixture
@@ -318,9 +318,9 @@ def world(recorder):
                         user=user)
     w.starts_at = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
     w.conference_id = _conference(w, policy={"mode": "manual"}, venue="Main Hall")
-    form_store.save_version(tenant_id, w.conference_id, FORM, w.user_id)
+    forms.save_version(tenant_id, w.conference_id, FORM, w.user_id)
     w.speaker = _speaker(w)
-    w.session = agenda_store.create_session(
+    w.session = sessions.create_session(
         tenant_id, w.conference_id, actor=w.user_id, title="Keynote", room="Hall A",
         track="Main", starts_at=w.starts_at + timedelta(hours=1),
         ends_at=w.starts_at + timedelta(hours=2), speaker_ids=[str(w.speaker.id)])
@@ -331,7 +331,7 @@ def world(recorder):
                                            by=w.user_id)
     w.waitlisted = registration_store.decide(
         tenant_id, _registration(w).id, to="waitlisted", by=w.user_id,
-        waitlist_seq=conference_store.next_waitlist_seq(tenant_id, w.conference_id))
+        waitlist_seq=conferences.next_waitlist_seq(tenant_id, w.conference_id))
     exports.store_export(tenant_id, "plans-export", w.user_id, "plans.csv", "a\n1\n", 1)
     plugin_store.set_activation(tenant_id, "activity_log", enabled=True, config={},
                                 updated_by=w.user_id)
@@ -347,28 +347,32 @@ def _conference(w, status="published", **fields) -> str:
     fields.setdefault("title", "Plans")
     fields.setdefault("starts_at", w.starts_at)
     fields.setdefault("ends_at", fields["starts_at"] + timedelta(days=2))
-    conference = conference_store.create_conference(
+    conference = conferences.create_conference(
         w.tenant_id, w.user_id, slug=f"c-{uuid.uuid4().hex[:8]}", timezone="UTC", capacity=100,
         **fields)
     if status != "draft":
-        conference_store.transition(w.tenant_id, str(conference.id), status)
+        conferences.transition(w.tenant_id, str(conference.id), status)
     return str(conference.id)
 
 
+def _staff(w) -> Caller:
+    return Caller(user_id=w.user_id, tenant_id=w.tenant_id, roles=("tenant_admin",))
+
+
 def _speaker(w):
-    return agenda_store.create_speaker(w.tenant_id, w.conference_id, actor=w.user_id,
-                                       name=f"Speaker {uuid.uuid4().hex[:6]}")
+    return speakers.create_speaker(w.tenant_id, w.conference_id, actor=w.user_id,
+                                   name=f"Speaker {uuid.uuid4().hex[:6]}")
 
 
 def _session(w, room="Hall B"):
     start = w.starts_at + timedelta(hours=3, minutes=uuid.uuid4().int % 600)
-    return agenda_store.create_session(w.tenant_id, w.conference_id, actor=w.user_id,
-                                       title="Talk", room=room, track="Side", starts_at=start,
-                                       ends_at=start + timedelta(minutes=1))
+    return sessions.create_session(w.tenant_id, w.conference_id, actor=w.user_id,
+                                   title="Talk", room=room, track="Side", starts_at=start,
+                                   ends_at=start + timedelta(minutes=1))
 
 
 def _registration(w, *, user_id=None, email=None):
-    seq = conference_store.next_registration_seq(w.tenant_id, w.conference_id)
+    seq = conferences.next_registration_seq(w.tenant_id, w.conference_id)
     return registration_store.create_registration(
         w.tenant_id, w.conference_id, seq=seq, registered_by=w.user_id, user_id=user_id,
         email=email or f"r{seq}-{uuid.uuid4().hex[:6]}@example.com", name=f"Person {seq}",
@@ -414,7 +418,7 @@ def _advance_by_dates_in_2001(w):
     """Beat's pass at a moment long past, so that only this tenant's conference moves."""
     _conference(w, starts_at=datetime(2001, 1, 1, tzinfo=UTC),
                 ends_at=datetime(2001, 1, 2, tzinfo=UTC))
-    return lambda: conference_store.advance_by_dates(datetime(2001, 1, 3, tzinfo=UTC))
+    return lambda: conferences.advance_by_dates(datetime(2001, 1, 3, tzinfo=UTC))
 
 
 def _list_registrations(**filters):
@@ -425,12 +429,12 @@ def _list_registrations(**filters):
 def _list_sessions(on_day=False, **filters):
     def prepare(w):
         day = {"day": w.starts_at.date()} if on_day else {}
-        return lambda: agenda_store.list_sessions(w.tenant_id, w.conference_id, **filters, **day)
+        return lambda: sessions.list_sessions(w.tenant_id, w.conference_id, **filters, **day)
     return prepare
 
 
 def _list_conferences(**filters):
-    return lambda w: lambda: conference_store.list_conferences(w.tenant_id, **filters)
+    return lambda w: lambda: conferences.list_conferences(w.tenant_id, **filters)
 
 
 SEAT_MAP = {"categories": ["standard", "vip"], "sections": [{"name": "Hall", "rows": [
@@ -532,69 +536,73 @@ OPERATIONS = {
     "users.sign_up(existing)": lambda w: lambda: user_store.sign_up(
         w.slug, w.email, "long enough password", "Admin"),
     # conferences
-    "conferences.get_conference": lambda w: lambda: conference_store.get_conference(
+    "conferences.get_conference": lambda w: lambda: conferences.get_conference(
         w.tenant_id, w.conference_id),
-    "conferences.get_conference(attendee)": lambda w: lambda: conference_store.get_conference(
+    "conferences.get_conference(attendee)": lambda w: lambda: conferences.get_conference(
         w.tenant_id, w.conference_id, visible_to_attendees=True),
+    "conferences.get_changeable": lambda w: lambda: conferences.get_changeable(
+        w.tenant_id, w.conference_id),
     "conferences.list_conferences": _list_conferences(),
     "conferences.list_conferences(status)": _list_conferences(status="published"),
     "conferences.list_conferences(attendee)": _list_conferences(visible_to_attendees=True),
     "conferences.list_conferences(text)": _list_conferences(text="MAIN hall", limit=1),
     "conferences.list_conferences(status,text)": _list_conferences(status="published",
                                                                    text="plans"),
-    "conferences.update_conference": lambda w: lambda: conference_store.update_conference(
-        w.tenant_id, w.conference_id, {"title": f"Plans {uuid.uuid4().hex[:6]}"}, actor=w.user_id),
-    "conferences.update_conference(dates)": lambda w: lambda: conference_store.update_conference(
-        w.tenant_id, w.conference_id, {"ends_at": w.starts_at + timedelta(days=3)},
-        actor=w.user_id),
-    "conferences.transition": lambda w: (lambda cid: lambda: conference_store.transition(
+    # the update operation: its checks across collections, then models' save_update
+    "conferences.update_conference": lambda w: lambda: conference_service.update_conference(
+        _staff(w), w.conference_id, {"title": f"Plans {uuid.uuid4().hex[:6]}"}),
+    "conferences.update_conference(dates)": lambda w: lambda: conference_service
+    .update_conference(_staff(w), w.conference_id, {"ends_at": w.starts_at + timedelta(days=3)}),
+    "conferences.transition": lambda w: (lambda cid: lambda: conferences.transition(
         w.tenant_id, cid, "published", actor=w.user_id))(_conference(w, status="draft")),
-    "conferences.archive_conference": lambda w: (lambda cid: lambda: conference_store
+    "conferences.archive_conference": lambda w: (lambda cid: lambda: conferences
                                                  .archive_conference(w.tenant_id, cid))(
         _conference(w)),
     "conferences.advance_by_dates": lambda w: _advance_by_dates_in_2001(w),
-    "conferences.next_registration_seq": lambda w: lambda: conference_store.next_registration_seq(
+    "conferences.next_registration_seq": lambda w: lambda: conferences.next_registration_seq(
         w.tenant_id, w.conference_id),
-    "conferences.next_waitlist_seq": lambda w: lambda: conference_store.next_waitlist_seq(
+    "conferences.next_waitlist_seq": lambda w: lambda: conferences.next_waitlist_seq(
         w.tenant_id, w.conference_id),
     "audit.list_for_conference": lambda w: lambda: audit.list_for_conference(
         w.tenant_id, w.conference_id),
-    # agenda
-    "agenda.create_session": lambda w: lambda: _session(w),
-    "agenda.get_session": lambda w: lambda: agenda_store.get_session(
+    # sessions, speakers, the agenda
+    "sessions.create_session": lambda w: lambda: _session(w),
+    "sessions.get_session": lambda w: lambda: sessions.get_session(
         w.tenant_id, w.conference_id, str(w.session.id)),
-    "agenda.list_sessions": _list_sessions(),
-    "agenda.list_sessions(room)": _list_sessions(room="hall a"),
-    "agenda.list_sessions(track)": _list_sessions(track="Main"),
-    "agenda.list_sessions(day)": _list_sessions(on_day=True),
-    "agenda.list_sessions(room,track)": _list_sessions(room="Hall A", track="Main"),
-    "agenda.list_sessions(room,day)": _list_sessions(room="Hall A", on_day=True),
-    "agenda.list_sessions(track,day)": _list_sessions(track="Main", on_day=True),
-    "agenda.list_sessions(room,track,day)": _list_sessions(room="Hall A", track="Main",
-                                                           on_day=True),
-    "agenda.update_session(move, speakers)": lambda w: (lambda session: lambda: agenda_store
-                                                        .update_session(
+    "sessions.list_sessions": _list_sessions(),
+    "sessions.list_sessions(room)": _list_sessions(room="hall a"),
+    "sessions.list_sessions(track)": _list_sessions(track="Main"),
+    "sessions.list_sessions(day)": _list_sessions(on_day=True),
+    "sessions.list_sessions(room,track)": _list_sessions(room="Hall A", track="Main"),
+    "sessions.list_sessions(room,day)": _list_sessions(room="Hall A", on_day=True),
+    "sessions.list_sessions(track,day)": _list_sessions(track="Main", on_day=True),
+    "sessions.list_sessions(room,track,day)": _list_sessions(room="Hall A", track="Main",
+                                                             on_day=True),
+    "sessions.update_session(move, speakers)": lambda w: (lambda session: lambda: sessions
+                                                          .update_session(
         w.tenant_id, w.conference_id, str(session.id),
         {"room": "Hall C", "speaker_ids": [str(w.speaker.id)]}, actor=w.user_id))(_session(w)),
-    "agenda.delete_session": lambda w: (lambda session: lambda: agenda_store.delete_session(
+    "sessions.delete_session": lambda w: (lambda session: lambda: sessions.delete_session(
         w.tenant_id, w.conference_id, str(session.id), actor=w.user_id))(_session(w)),
-    "agenda.count_sessions_outside": lambda w: lambda: agenda_store.count_sessions_outside(
+    "sessions.count_sessions_outside": lambda w: lambda: sessions.count_sessions_outside(
         w.tenant_id, w.conference_id, w.starts_at + timedelta(hours=1),
         w.starts_at + timedelta(hours=1)),
-    "agenda.create_speaker": lambda w: lambda: _speaker(w),
-    "agenda.get_speaker": lambda w: lambda: agenda_store.get_speaker(
+    "sessions.unlink_speaker": lambda w: lambda: sessions.unlink_speaker(
+        w.tenant_id, w.conference_id, "0" * 24),
+    "speakers.create_speaker": lambda w: lambda: _speaker(w),
+    "speakers.get_speaker": lambda w: lambda: speakers.get_speaker(
         w.tenant_id, w.conference_id, str(w.speaker.id)),
-    "agenda.list_speakers": lambda w: lambda: agenda_store.list_speakers(
+    "speakers.list_speakers": lambda w: lambda: speakers.list_speakers(
         w.tenant_id, w.conference_id),
-    "agenda.speakers_by_id": lambda w: lambda: agenda_store.speakers_by_id(
+    "speakers.speakers_by_id": lambda w: lambda: speakers.speakers_by_id(
         w.tenant_id, w.conference_id, [str(w.speaker.id), "0" * 24]),
-    "agenda.update_speaker": lambda w: (lambda speaker: lambda: agenda_store.update_speaker(
+    "speakers.update_speaker": lambda w: (lambda speaker: lambda: speakers.update_speaker(
         w.tenant_id, w.conference_id, str(speaker.id), {"company": "ACME"},
         actor=w.user_id))(_speaker(w)),
-    "agenda.delete_speaker": lambda w: (lambda speaker: lambda: agenda_store.delete_speaker(
+    "agenda.delete_speaker": lambda w: (lambda speaker: lambda: agenda.delete_speaker(
         w.tenant_id, w.conference_id, str(speaker.id), actor=w.user_id))(_speaker(w)),
-    "agenda.agenda": lambda w: lambda: agenda_store.agenda(
-        w.tenant_id, conference_store.get_conference(w.tenant_id, w.conference_id), staff=True),
+    "agenda.agenda": lambda w: lambda: agenda.agenda(
+        w.tenant_id, conferences.get_conference(w.tenant_id, w.conference_id), staff=True),
     # registrations
     "registrations.create_registration(already registered)": lambda w: _refused(
         Conflict, lambda: _registration(w, user_id=w.user_id, email=w.email)),
@@ -658,12 +666,12 @@ OPERATIONS = {
         w.tenant_id, str(r.id), r.user_id, user_id=r.user_id))(
         _registration(w, user_id=uuid.uuid4().hex)),
     # forms, invites, exports, plugins, activity
-    "forms.save_version": lambda w: lambda: form_store.save_version(
+    "forms.save_version": lambda w: lambda: forms.save_version(
         w.tenant_id, w.conference_id, FORM, w.user_id),
-    "forms.current": lambda w: lambda: form_store.current(w.tenant_id, w.conference_id),
-    "forms.get_version": lambda w: lambda: form_store.get_version(
+    "forms.current": lambda w: lambda: forms.current(w.tenant_id, w.conference_id),
+    "forms.get_version": lambda w: lambda: forms.get_version(
         w.tenant_id, w.conference_id, 1),
-    "forms.list_versions": lambda w: lambda: form_store.list_versions(
+    "forms.list_versions": lambda w: lambda: forms.list_versions(
         w.tenant_id, w.conference_id),
     "invites.list_codes": lambda w: lambda: invites.list_codes(w.tenant_id, w.conference_id),
     "invites.redeem": lambda w: lambda: invites.redeem(
@@ -852,20 +860,20 @@ def test_conference_text_search_applied_in_python_matches_the_servers(world):
     for title, venue in (("PyCon Lyon", "Centre"), ("DjangoCon", "lyon hall"), ("Other", "")):
         _conference(w, title=title, venue=venue)
     archived = _conference(w, title="Lyon archived")
-    conference_store.archive_conference(w.tenant_id, archived)
+    conferences.archive_conference(w.tenant_id, archived)
     for text, status, attendee in (("LYON", None, False), ("lyon", "archived", False),
                                    ("c-", None, True), ("nothing", None, False),
                                    ("o", "published", True)):
         statuses = ([status] if status else
-                    list(conference_store.VISIBLE_TO_ATTENDEES) if attendee else
-                    list(conference_store.NOT_ARCHIVED))
+                    list(conferences.VISIBLE_TO_ATTENDEES) if attendee else
+                    list(conferences.NOT_ARCHIVED))
         pattern = {"$regex": re.escape(text), "$options": "i"}
-        expected = [str(c.id) for c in conference_store.Conference.objects(__raw__={
+        expected = [str(c.id) for c in conferences.Conference.objects(__raw__={
             "tenant_id": w.tenant_id, "status": {"$in": statuses},
             "$or": [{"title": pattern}, {"slug": pattern}, {"venue": pattern}]},
         ).order_by("starts_at", "id")]
         for offset, limit in ((0, 50), (1, 2)):
-            found, total = conference_store.list_conferences(
+            found, total = conferences.list_conferences(
                 w.tenant_id, status=status, text=text, visible_to_attendees=attendee,
                 offset=offset, limit=limit)
             assert [str(c.id) for c in found] == expected[offset:offset + limit], text

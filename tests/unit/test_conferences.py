@@ -9,8 +9,9 @@ import pytest
 from bson import ObjectId
 
 from meeteasy.errors import Conflict, ValidationFailed
-from models.agenda import (Session, check_session_fields, check_speaker_fields, day_bounds,
-                           first_overlap, group_by_day, overlaps, room_key)
+from models.sessions import (Session, check_session_fields, day_bounds, first_overlap,
+                             group_by_day, overlaps, room_key)
+from models.speakers import check_speaker_fields
 from models.conferences import (STATUSES, TRANSITIONS, ApprovalPolicy, Conference, check_fields,
                                 check_transition, to_utc)
 
