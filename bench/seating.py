@@ -1,4 +1,5 @@
-"""Seat assignment benchmark: ``tasks.seating.assign`` against a naive first-fit baseline.
+"""Seat assignment benchmark: ``services.seating.assignment.assign`` against a naive
+first-fit baseline.
 
     .venv/bin/python bench/seating.py                    # 1k/10k/50k seats × 60/90/100 % fill
     .venv/bin/python bench/seating.py --quick            # 1k/10k, 1 run
@@ -56,8 +57,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tasks.seating.assign import STANDARD, VIP, Options, Request, assign, measure  # noqa: E402
-from tasks.seating.layout import Layout, Row, Seat, Section, grid  # noqa: E402
+from services.seating.assignment.assign import (STANDARD, VIP, Options, Request,  # noqa: E402
+                                                assign, measure)
+from services.seating.assignment.layout import Layout, Row, Seat, Section, grid  # noqa: E402
 
 SIZES = [1, 2, 3, 4, 5, 6, 7, 8]
 SIZE_WEIGHTS = [38, 34, 8, 10, 4, 3, 2, 1]

@@ -1,4 +1,2 @@
-"""Seating: the seat map model (``layout``) and the automatic assignment (``assign``).
-
-Plain functions and dataclasses, no I/O; the Celery task and the API wrap them.
-"""
+"""The seating tasks (``jobs``); the assignment algorithm they apply is in
+:mod:`services.seating.assignment`."""

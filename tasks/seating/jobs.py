@@ -2,7 +2,7 @@
 
 :func:`auto_assign` is the plain function the task wraps. Under the conference's
 seating lock it reads the map, the approved registrations and the occupied seats,
-lets :func:`tasks.seating.assign.assign` seat whoever has no seat yet (everyone
+lets :func:`services.seating.assignment.assign.assign` seat whoever has no seat yet (everyone
 else keeps theirs), and stores the new seats in batches, renewing the lock between
 them. The unique indexes on seats are the last word: a seat somebody took anyway
 is reported, never shared. A run killed half-way leaves some new seats stored and
@@ -23,8 +23,8 @@ from models.base import utcnow
 from tasks.app import app, long_running
 from tasks.base import JobContext, JobTask, ensure_process_ready
 from services import events
-from tasks.seating.assign import STANDARD, VIP, Options, Request, assign
-from tasks.seating.maps import layout_of
+from services.seating.assignment.assign import STANDARD, VIP, Options, Request, assign
+from services.seating.assignment.maps import layout_of
 
 log = logging.getLogger(__name__)
 STORE_BATCH = 1000

@@ -29,8 +29,8 @@ from models.seat_assignments import SeatAssignment
 from models import seat_assignments as seats
 from tasks.app import app as celery_app
 from tasks.seating.jobs import release_expired_holds
-from tasks.seating.layout import ROW
-from tasks.seating.maps import layout_of
+from services.seating.assignment.layout import ROW
+from services.seating.assignment.maps import layout_of
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import Stack, receive_events, wait_for_job
 from tests.integration.test_registrations import make_conference

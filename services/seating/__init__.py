@@ -1,0 +1,1 @@
+"""Seating: the seat assignment algorithm (:mod:`~services.seating.assignment`)."""
