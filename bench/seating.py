@@ -35,7 +35,7 @@ stack of rows (or the repair).
 
 Store time (``--store``): the script starts its own SecantusDB (free port, stopped by PID
 at the end; nothing else is touched) and writes each result as the task does, through
-``models.seat_assignments.insert_many`` in batches of ``tasks.seating.jobs.STORE_BATCH``
+``models.seat_assignments.insert_many`` in batches of ``services.seating.automatic.STORE_BATCH``
 into a fresh conference, with the unique (conference, seat) and (conference, person)
 indexes in place. ``store ms`` is the median of the runs; ``raw ms`` is the baseline of
 that write: the same rows as plain dicts, one pymongo ``insert_many`` into a collection
@@ -219,7 +219,7 @@ class Store:
 
     def ours(self, assignments: dict[str, str]) -> None:
         from models import seat_assignments
-        from tasks.seating.jobs import STORE_BATCH
+        from services.seating.automatic import STORE_BATCH
 
         conference = uuid.uuid4().hex
         items = [(reg, seat, None) for reg, seat in assignments.items()]

@@ -17,7 +17,7 @@ import pytest
 from models import conferences as conference_store
 from models import registrations as registration_store
 from models import seat_assignments as seat_store
-from models import seatmaps
+from models import seatmap_files, seatmaps
 from tests.integration.stack import Stack, receive_events, wait_for_job
 from tests.integration.test_bad_input import MAX_BODY, assert_error
 from tests.integration.test_registrations import make_conference, token
@@ -298,8 +298,8 @@ def test_a_replacement_may_not_take_an_occupied_seat_away(stack, tenant, change,
         assert error["details"] == {"count": 1, "seats": [
             {"seat": "Hall/A/2", "registration_id": rid, "problem": problem}]}
         # The same change as CSV is refused alike.
-        spec = seatmaps.parse_map(change())
-        as_csv = client.put(f"{url}.csv", content=seatmaps.export_csv(spec),
+        spec = seatmap_files.parse_map(change())
+        as_csv = client.put(f"{url}.csv", content=seatmap_files.export_csv(spec),
                             headers={"Content-Type": "text/csv"})
         assert_error(as_csv, 409, "seats_occupied")
         assert staff_map(client, conference_id)["map"]["version"] == 1
@@ -393,7 +393,7 @@ def small_limit_web(services, stack):
 def test_a_map_above_the_seatmap_limit_is_413(small_limit_web, tenant):
     conference_id = make_conference(tenant, mode="manual", form=None)
     url = f"/conferences/{conference_id}/seating/map"
-    body = seatmaps.export_csv(seatmaps.parse_map(big_map(25, 20))).encode()
+    body = seatmap_files.export_csv(seatmap_files.parse_map(big_map(25, 20))).encode()
     assert SEATMAP_LIMIT < len(body) < 2 * SEATMAP_LIMIT
     with small_limit_web.client(token(tenant, "staff")) as client:
         declared = client.put(f"{url}.csv", content=body, headers={"Content-Type": "text/csv"})
@@ -406,7 +406,7 @@ def test_a_map_above_the_seatmap_limit_is_413(small_limit_web, tenant):
         assert_error(streamed, 413, "payload_too_large")
     with small_limit_web.client(token(tenant, "staff")) as client:
         assert client.get(url).status_code == 404  # nothing was stored
-        small = seatmaps.export_csv(seatmaps.parse_map(big_map(15, 15))).encode()
+        small = seatmap_files.export_csv(seatmap_files.parse_map(big_map(15, 15))).encode()
         assert MAX_BODY < len(small) < SEATMAP_LIMIT
         assert client.put(f"{url}.csv", content=small,
                           headers={"Content-Type": "text/csv"}).status_code == 200

@@ -28,9 +28,9 @@ from models.jobs import Job
 from models.seat_assignments import SeatAssignment
 from models import seat_assignments as seats
 from tasks.app import app as celery_app
-from tasks.seating.jobs import release_expired_holds
 from services.seating.assignment.layout import ROW
 from services.seating.assignment.maps import layout_of
+from services.seating.places import release_expired_holds
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import Stack, receive_events, wait_for_job
 from tests.integration.test_registrations import make_conference

@@ -1,6 +1,6 @@
 """A stored seat map becomes the assignment's Layout with the same seats, ids and adjacency."""
 
-from models.seatmaps import parse_map
+from models.seatmap_files import parse_map
 from services.seating.assignment.layout import ROW, SPLIT
 from services.seating.assignment.maps import layout_of
 
