@@ -20,26 +20,17 @@ from sanic_ext import openapi
 from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
-from api.jobs import job_json
+from api.jobs import accepted
 from api.schemas import (ERRORS, JobAccepted, RegistrationView, SeatingWishes, json_body,
                          json_response)
 from api.validation import Body, Query, parse_body, parse_query
-from meeteasy.errors import (BadRequest, Conflict, NotFound, PayloadTooLarge,
-                             ValidationFailed)
+from meeteasy.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from meeteasy.settings import get_settings
-from models import audit
-from models import conferences as conference_store
-from models import registrations as registration_store
-from models import seat_assignments as seats
-from models import seatmaps
-from models.base import iso
-from services import events
-from services.jobs import start_job
-from services.seating_wishes import check_wishes, wishes_fields
+from services.seating import automatic, maps, places
+from services.seating_wishes import change_wishes
 
 bp = Blueprint("seating")
 STAFF = ("tenant_admin", "staff")
-HOLDABLE = ("pending", "approved", "waitlisted")
 
 
 class SeatView(BaseModel):
@@ -102,7 +93,7 @@ class PlaceBody(Body):
 class HoldBody(Body):
     registration_id: str = Field(min_length=1, max_length=40)
     seat_id: str = Field(min_length=5, max_length=130)
-    minutes: int = Field(ge=1, le=seats.MAX_HOLD_MINUTES)
+    minutes: int = Field(ge=1, le=places.MAX_HOLD_MINUTES)
 
 
 class SwapBody(Body):
@@ -111,26 +102,18 @@ class SwapBody(Body):
 
 class PageQuery(Query):
     after: str | None = Field(None, max_length=130, description="`next_after` of the previous page.")
-    limit: int = Field(100, ge=1, le=seats.MAX_PAGE)
+    limit: int = Field(100, ge=1, le=places.MAX_PAGE)
 
 
 class CsvQuery(Query):
     categories: str | None = Field(None, max_length=1000, description=(
         "Comma-separated categories the CSV may use; default: the current map's, or "
-        f"{', '.join(seatmaps.DEFAULT_CATEGORIES)}."))
+        f"{', '.join(maps.DEFAULT_CATEGORIES)}."))
     version: int | None = Field(None, ge=1, description="Replace only if the map is at this version.")
 
 
 class VersionQuery(Query):
     version: int | None = Field(None, ge=1, description="Replace only if the map is at this version.")
-
-
-def _changeable_conference(caller, conference_id: str):
-    """The conference whose seats a request changes: an archived one is read-only (409)."""
-    conference = conference_store.get_conference(caller.tenant_id, conference_id)
-    if conference.status == "archived":
-        raise Conflict("An archived conference cannot be changed.", code="conference_archived")
-    return conference
 
 
 # --- the map ----------------------------------------------------------------------------
@@ -154,19 +137,6 @@ async def _read_upload(request) -> bytes:
     return b"".join(chunks)
 
 
-def _save(caller, conference_id: str, parse, version: int | None):
-    conference = _changeable_conference(caller, conference_id)
-    cid = str(conference.id)
-    spec = parse(seatmaps.find_map(caller.tenant_id, cid))  # metadata only (its categories)
-    with seats.seating_lock(caller.tenant_id, cid):
-        occupied = {a.seat_id: a.registration_id for a in seats.all_of(caller.tenant_id, cid)}
-        saved = seatmaps.save_map(caller.tenant_id, cid, spec, caller.user_id, occupied,
-                                  expected_version=version)
-    audit.record(caller.tenant_id, caller.user_id, "seat_map.saved", "seat_map", cid,
-                 conference_id=cid, changes={"version": saved.version, "seats": saved.seat_count})
-    return seatmaps.summary(saved)
-
-
 @bp.put("/conferences/<conference_id:str>/seating/map", stream=True)
 @openapi.definition(
     summary="Create or replace the seat map (JSON)", tag="seating",
@@ -182,8 +152,8 @@ async def put_map(request, conference_id: str):
         data = jsonlib.loads(body or b"null")
     except ValueError:
         raise BadRequest("The body is not valid JSON.", code="malformed_json")
-    return json(await offload.run_sync(_save, request.ctx.principal, conference_id,
-                                       lambda current: seatmaps.parse_map(data), query.version))
+    return json(await offload.run_sync(maps.save_map_json, request.ctx.principal, conference_id,
+                                       data, query.version))
 
 
 @bp.put("/conferences/<conference_id:str>/seating/map.csv", stream=True)
@@ -201,34 +171,8 @@ async def put_map_csv(request, conference_id: str):
     except UnicodeDecodeError:
         raise BadRequest("The CSV must be UTF-8 text.", code="malformed_csv")
     wanted = [c.strip() for c in query.categories.split(",") if c.strip()] if query.categories else None
-
-    def parse(current):
-        categories = wanted or (list(current.categories) if current else None)
-        if current is None:
-            return seatmaps.parse_csv(text, categories)
-        return seatmaps.parse_csv(text, categories, open_categories=list(current.open_categories),
-                                  stage_x=current.stage_x)
-
-    return json(await offload.run_sync(_save, request.ctx.principal, conference_id, parse,
-                                       query.version))
-
-
-def _occupancy(spec: seatmaps.MapSpec, occupied: list) -> tuple[dict, dict]:
-    by_seat = {a.seat_id: a for a in occupied}
-    counts: dict[str, Any] = {"seats": 0, "assigned": 0, "held": 0, "free": 0, "blocked": 0,
-                              "by_category": {}}
-    for sid, _, _, seat in spec.seats():
-        bucket = counts["by_category"].setdefault(
-            seat.category, {"seats": 0, "assigned": 0, "held": 0, "free": 0, "blocked": 0})
-        who = by_seat.get(sid)
-        state = who.kind if who else ("blocked" if "blocked" in seat.attributes else "free")
-        for target in (counts, bucket):
-            target["seats"] += 1
-            target[state] += 1
-    occupants = {sid: {"registration_id": a.registration_id, "kind": a.kind,
-                       "expires_at": iso(a.expires_at)}
-                 for sid, a in by_seat.items()}
-    return counts, occupants
+    return json(await offload.run_sync(maps.save_map_csv, request.ctx.principal, conference_id,
+                                       text, wanted, query.version))
 
 
 @bp.get("/conferences/<conference_id:str>/seating/map")
@@ -236,17 +180,7 @@ def _occupancy(spec: seatmaps.MapSpec, occupied: list) -> tuple[dict, dict]:
                     response=[json_response(StaffMap), *ERRORS(401, 403, 404)])
 @authenticated(*STAFF)
 async def get_map(request, conference_id: str):
-    caller = request.ctx.principal
-
-    def read():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        document = seatmaps.get_map(caller.tenant_id, str(conference.id))
-        spec = seatmaps.load_spec(caller.tenant_id, str(conference.id))
-        counts, occupants = _occupancy(spec, seats.all_of(caller.tenant_id, str(conference.id)))
-        return {"map": seatmaps.summary(document), "occupancy": counts,
-                "layout": seatmaps.export_json(spec, occupants)}
-
-    return json(await offload.run_sync(read))
+    return json(await offload.run_sync(maps.staff_map, request.ctx.principal, conference_id))
 
 
 @bp.get("/conferences/<conference_id:str>/seating/map.csv")
@@ -255,13 +189,7 @@ async def get_map(request, conference_id: str):
                               *ERRORS(401, 403, 404)])
 @authenticated(*STAFF)
 async def get_map_csv(request, conference_id: str):
-    caller = request.ctx.principal
-
-    def read():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        return seatmaps.export_csv(seatmaps.load_spec(caller.tenant_id, str(conference.id)))
-
-    text = await offload.run_sync(read)
+    text = await offload.run_sync(maps.map_csv, request.ctx.principal, conference_id)
     return raw(text.encode("utf-8"), content_type="text/csv; charset=utf-8",
                headers={"Content-Disposition": 'attachment; filename="seat-map.csv"'})
 
@@ -283,69 +211,12 @@ async def get_map_csv(request, conference_id: str):
 @authenticated(*STAFF)
 @idempotent
 async def auto_assign(request, conference_id: str):
-    caller = request.ctx.principal
-
-    def start():
-        conference = _changeable_conference(caller, conference_id)
-        seatmaps.get_map(caller.tenant_id, str(conference.id))  # 404 before a job is made
-        return start_job(caller.tenant_id, caller.user_id, "seating.auto_assign",
-                         {"conference_id": str(conference.id)},
-                         idempotency_key=request.headers.get("Idempotency-Key"))
-
-    job = await offload.run_sync(start)
-    return json({"job_id": job.id, "status_url": f"/jobs/{job.id}", "job": job_json(job)}, status=202)
+    job = await offload.run_sync(automatic.start_auto_assign, request.ctx.principal, conference_id,
+                                 request.headers.get("Idempotency-Key"))
+    return json(accepted(job), status=202)
 
 
 # --- manual changes ---------------------------------------------------------------------
-
-
-def _registration(caller, conference_id: str, registration_id: str, statuses: tuple[str, ...]):
-    registration = registration_store.get_registration(caller.tenant_id, registration_id)
-    if registration.conference_id != conference_id:
-        raise NotFound("No such registration.", code="registration_not_found")
-    if registration.status not in statuses:
-        raise Conflict(f"A {registration.status} registration cannot be seated.",
-                       code="not_seatable", details={"status": registration.status})
-    return registration
-
-
-def _seat_on_map(spec: seatmaps.MapSpec, seat_id: str) -> seatmaps.SeatSpec:
-    seat = spec.seat(seat_id)
-    if seat is None:
-        raise ValidationFailed.for_fields({"seat_id": [f"No seat {seat_id!r} on the map."]})
-    if "blocked" in seat.attributes:
-        raise Conflict(f"Seat {seat_id} is blocked.", code="seat_blocked")
-    return seat
-
-
-def _warnings(registration, seat: seatmaps.SeatSpec) -> list[str]:
-    out = []
-    if registration.seat_category and registration.seat_category != seat.category:
-        out.append(f"The registration asked for {registration.seat_category}; this seat is "
-                   f"{seat.category}.")
-    if registration.needs_accessible and "accessible" not in seat.attributes:
-        out.append("The registration needs an accessible seat; this one is not.")
-    return out
-
-
-def _place(caller, conference_id: str, registration_id: str, seat_id: str,
-           hold_minutes: int | None = None) -> dict:
-    conference = _changeable_conference(caller, conference_id)
-    cid = str(conference.id)
-    registration = _registration(caller, cid, registration_id,
-                                 HOLDABLE if hold_minutes else ("approved",))
-    with seats.seating_lock(caller.tenant_id, cid):
-        # Under the lock: a map replaced meanwhile may no longer have (or may block) the seat.
-        seat = _seat_on_map(seatmaps.load_spec(caller.tenant_id, cid), seat_id)
-        before, after = seats.place(caller.tenant_id, cid, str(registration.id), seat_id,
-                                    user_id=registration.user_id, by=caller.user_id,
-                                    hold_minutes=hold_minutes)
-    audit.record(caller.tenant_id, caller.user_id, "seat.held" if hold_minutes else "seat.assigned",
-                 "registration", str(registration.id), conference_id=cid,
-                 changes={"seat": {"from": before.seat_id if before else None, "to": seat_id}})
-    events.seat_updated(caller.tenant_id, cid, str(registration.id), registration.user_id, after)
-    return {"seat": seats.public_view(after), "previous": seats.public_view(before),
-            "warnings": _warnings(registration, seat)}
 
 
 @bp.put("/conferences/<conference_id:str>/seating/assignments/<registration_id:str>")
@@ -359,7 +230,7 @@ def _place(caller, conference_id: str, registration_id: str, seat_id: str,
 @authenticated(*STAFF)
 async def place(request, conference_id: str, registration_id: str):
     body = parse_body(request, PlaceBody)
-    return json(await offload.run_sync(_place, request.ctx.principal, conference_id,
+    return json(await offload.run_sync(places.place, request.ctx.principal, conference_id,
                                        registration_id, body.seat_id))
 
 
@@ -372,7 +243,7 @@ async def place(request, conference_id: str, registration_id: str):
 @authenticated(*STAFF)
 async def hold(request, conference_id: str):
     body = parse_body(request, HoldBody)
-    return json(await offload.run_sync(_place, request.ctx.principal, conference_id,
+    return json(await offload.run_sync(places.hold, request.ctx.principal, conference_id,
                                        body.registration_id, body.seat_id, body.minutes), status=201)
 
 
@@ -381,23 +252,8 @@ async def hold(request, conference_id: str):
                     response=[json_response(SeatChange), *ERRORS(401, 403, 404, 409, 503)])
 @authenticated(*STAFF)
 async def release(request, conference_id: str, registration_id: str):
-    caller = request.ctx.principal
-
-    def run():
-        conference = _changeable_conference(caller, conference_id)
-        cid = str(conference.id)
-        registration = _registration(caller, cid, registration_id, registration_store.STATUSES)
-        with seats.seating_lock(caller.tenant_id, cid):
-            gone = seats.release(caller.tenant_id, cid, str(registration.id))
-        if gone is None:
-            raise seats.not_found(registration_id)
-        audit.record(caller.tenant_id, caller.user_id, "seat.released", "registration",
-                     str(registration.id), conference_id=cid,
-                     changes={"seat": {"from": gone.seat_id, "to": None}})
-        events.seat_updated(caller.tenant_id, cid, str(registration.id), registration.user_id, None)
-        return {"seat": None, "previous": seats.public_view(gone), "warnings": []}
-
-    return json(await offload.run_sync(run))
+    return json(await offload.run_sync(places.release, request.ctx.principal, conference_id,
+                                       registration_id))
 
 
 @bp.post("/conferences/<conference_id:str>/seating/swap")
@@ -409,24 +265,8 @@ async def swap(request, conference_id: str):
     body = parse_body(request, SwapBody)
     if body.registration_ids[0] == body.registration_ids[1]:
         raise ValidationFailed.for_fields({"registration_ids": ["Give two different registrations."]})
-    caller = request.ctx.principal
-
-    def run():
-        conference = _changeable_conference(caller, conference_id)
-        cid = str(conference.id)
-        people = [_registration(caller, cid, rid, registration_store.STATUSES)
-                  for rid in body.registration_ids]
-        with seats.seating_lock(caller.tenant_id, cid):
-            new_a, new_b = seats.swap(caller.tenant_id, cid, str(people[0].id), str(people[1].id),
-                                      caller.user_id)
-        audit.record(caller.tenant_id, caller.user_id, "seat.swapped", "conference", cid,
-                     conference_id=cid, changes={"seats": {
-                         str(people[0].id): new_a.seat_id, str(people[1].id): new_b.seat_id}})
-        for person, assignment in zip(people, (new_a, new_b)):
-            events.seat_updated(caller.tenant_id, cid, str(person.id), person.user_id, assignment)
-        return {"seats": [seats.public_view(new_a), seats.public_view(new_b)]}
-
-    return json(await offload.run_sync(run))
+    return json(await offload.run_sync(places.swap, request.ctx.principal, conference_id,
+                                       body.registration_ids))
 
 
 @bp.get("/conferences/<conference_id:str>/seating/assignments")
@@ -437,16 +277,8 @@ async def swap(request, conference_id: str):
 @authenticated(*STAFF)
 async def list_assignments(request, conference_id: str):
     query = parse_query(request, PageQuery)
-    caller = request.ctx.principal
-
-    def read():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        return seats.list_page(caller.tenant_id, str(conference.id), after=query.after,
-                               limit=query.limit)
-
-    found = await offload.run_sync(read)
-    return json({"items": [seats.public_view(a) for a in found],
-                 "next_after": found[-1].seat_id if len(found) == query.limit else None})
+    return json(await offload.run_sync(places.list_assignments, request.ctx.principal,
+                                       conference_id, after=query.after, limit=query.limit))
 
 
 # --- a person's own seat ----------------------------------------------------------------
@@ -457,15 +289,8 @@ async def list_assignments(request, conference_id: str):
                     response=[json_response(MySeat), *ERRORS(401, 404)])
 @authenticated()
 async def my_seat(request, registration_id: str):
-    caller = request.ctx.principal
-
-    def read():
-        registration = registration_store.get_registration(
-            caller.tenant_id, registration_id, user_id=None if caller.is_staff else caller.user_id)
-        found = seats.seat_of(caller.tenant_id, registration.conference_id, str(registration.id))
-        return seats.seat_event(registration.conference_id, str(registration.id), found)
-
-    return json(await offload.run_sync(read))
+    return json(await offload.run_sync(places.seat_of_registration, request.ctx.principal,
+                                       registration_id))
 
 
 @bp.patch("/registrations/<registration_id:str>/seating")
@@ -477,15 +302,5 @@ async def my_seat(request, registration_id: str):
 @authenticated()
 async def update_wishes(request, registration_id: str):
     body = parse_body(request, SeatingWishes)
-    caller = request.ctx.principal
-    changes = wishes_fields(body.model_dump(exclude_unset=True))
-
-    def run():
-        owner = None if caller.is_staff else caller.user_id
-        registration = registration_store.get_registration(caller.tenant_id, registration_id,
-                                                           user_id=owner)
-        check_wishes(caller, registration.conference_id, changes)
-        registration = registration_store.update_seating(registration, changes, caller.user_id)
-        return registration_store.full_view(registration)
-
-    return json(await offload.run_sync(run))
+    return json(await offload.run_sync(change_wishes, request.ctx.principal, registration_id,
+                                       body.model_dump(exclude_unset=True)))

@@ -1,4 +1,5 @@
-"""Seat assignment benchmark: ``tasks.seating.assign`` against a naive first-fit baseline.
+"""Seat assignment benchmark: ``services.seating.assignment.assign`` against a naive
+first-fit baseline.
 
     .venv/bin/python bench/seating.py                    # 1k/10k/50k seats × 60/90/100 % fill
     .venv/bin/python bench/seating.py --quick            # 1k/10k, 1 run
@@ -34,7 +35,7 @@ stack of rows (or the repair).
 
 Store time (``--store``): the script starts its own SecantusDB (free port, stopped by PID
 at the end; nothing else is touched) and writes each result as the task does, through
-``models.seat_assignments.insert_many`` in batches of ``tasks.seating.jobs.STORE_BATCH``
+``models.seat_assignments.insert_many`` in batches of ``services.seating.automatic.STORE_BATCH``
 into a fresh conference, with the unique (conference, seat) and (conference, person)
 indexes in place. ``store ms`` is the median of the runs; ``raw ms`` is the baseline of
 that write: the same rows as plain dicts, one pymongo ``insert_many`` into a collection
@@ -56,8 +57,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tasks.seating.assign import STANDARD, VIP, Options, Request, assign, measure  # noqa: E402
-from tasks.seating.layout import Layout, Row, Seat, Section, grid  # noqa: E402
+from services.seating.assignment.assign import (STANDARD, VIP, Options, Request,  # noqa: E402
+                                                assign, measure)
+from services.seating.assignment.layout import Layout, Row, Seat, Section, grid  # noqa: E402
 
 SIZES = [1, 2, 3, 4, 5, 6, 7, 8]
 SIZE_WEIGHTS = [38, 34, 8, 10, 4, 3, 2, 1]
@@ -217,7 +219,7 @@ class Store:
 
     def ours(self, assignments: dict[str, str]) -> None:
         from models import seat_assignments
-        from tasks.seating.jobs import STORE_BATCH
+        from services.seating.automatic import STORE_BATCH
 
         conference = uuid.uuid4().hex
         items = [(reg, seat, None) for reg, seat in assignments.items()]

@@ -44,7 +44,7 @@ def restore_sweep_seconds(visibility_timeout: int) -> int:
 
 app = Celery("meeteasy", include=[
     "tasks.diagnostics", "tasks.maintenance", "tasks.registrations", "tasks.exports", "tasks.plugins",
-    "tasks.conferences", "tasks.seating.jobs",
+    "tasks.conferences", "tasks.seating",
 ])
 app.conf.update(
     broker_url=settings.redis_url,

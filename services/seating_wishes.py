@@ -54,3 +54,15 @@ def check_wishes(caller: Caller, conference_id: str, fields: dict) -> None:
     if not caller.is_staff and category not in open_to_all:
         raise Forbidden(f"Seats of category {category!r} are given by staff; you may ask for "
                         f"{', '.join(open_to_all) or 'no category'}.", code="category_reserved")
+
+
+def change_wishes(caller: Caller, registration_id: str, given: dict) -> dict:
+    """Change a registration's seating wishes (attendees: their own) with the wishes as
+    the API names them; they count from the next automatic assignment, and a seat
+    already given stays. Returns the registration's full view."""
+    changes = wishes_fields(given)
+    registration = registrations.get_registration(caller.tenant_id, registration_id,
+                                                  user_id=caller.own_only)
+    check_wishes(caller, registration.conference_id, changes)
+    registration = registrations.update_seating(registration, changes, caller.user_id)
+    return registrations.full_view(registration)

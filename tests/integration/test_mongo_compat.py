@@ -30,8 +30,8 @@ from models import agenda, conferences, forms, sessions, speakers
 from models import jobs as job_store
 from models import plugins as plugin_store
 from models import registrations as registration_store
-from models import seat_assignments as seat_store
-from models import seatmaps
+from models import seat_assignments
+from models import seatmap_files, seatmaps
 from models import tenants as tenant_store
 from models import users as user_store
 from models.base import utcnow
@@ -447,7 +447,7 @@ def _seat_map(w, fresh=False) -> str:
     """A conference with a seat map (the world's own, made once, unless ``fresh``)."""
     if fresh or not hasattr(w, "seating_conference"):
         conference_id = _conference(w)
-        seatmaps.save_map(w.tenant_id, conference_id, seatmaps.parse_map(SEAT_MAP), w.user_id)
+        seatmaps.save_map(w.tenant_id, conference_id, seatmap_files.parse_map(SEAT_MAP), w.user_id)
         if fresh:
             return conference_id
         w.seating_conference = conference_id
@@ -457,18 +457,19 @@ def _seat_map(w, fresh=False) -> str:
 def _seated(w, kind="assigned"):
     """A new person on a new seat (a seat id off the map: the CRUD layer does not look)."""
     conference_id = _seat_map(w)
-    _, after = seat_store.place(w.tenant_id, conference_id, uuid.uuid4().hex[:24],
-                                f"Side/{uuid.uuid4().hex[:8]}/1", user_id=None, by=w.user_id,
-                                hold_minutes=5 if kind == "held" else None)
+    _, after = seat_assignments.place(w.tenant_id, conference_id, uuid.uuid4().hex[:24],
+                                      f"Side/{uuid.uuid4().hex[:8]}/1", user_id=None, by=w.user_id,
+                                      hold_minutes=5 if kind == "held" else None)
     return after
 
 
 def _expired_hold(w):
     hold = _seated(w, kind="held")
-    seat_store.SeatAssignment.objects(tenant_id=w.tenant_id, conference_id=hold.conference_id,
-                                      registration_id=hold.registration_id).update(
+    seat_assignments.SeatAssignment.objects(
+        tenant_id=w.tenant_id, conference_id=hold.conference_id,
+        registration_id=hold.registration_id).update(
         set__expires_at=utcnow() - timedelta(minutes=1))
-    return seat_store.seat_of(w.tenant_id, hold.conference_id, hold.registration_id)
+    return seat_assignments.seat_of(w.tenant_id, hold.conference_id, hold.registration_id)
 
 
 # Each entry: a name, and a function that prepares (not recorded) and returns the call
@@ -709,53 +710,54 @@ OPERATIONS = {
     "seatmaps.load_spec(none)": lambda w: (lambda cid: lambda: seatmaps.load_spec(
         w.tenant_id, cid, missing_ok=True))(_conference(w)),
     "seatmaps.save_map(new)": lambda w: (lambda cid: lambda: seatmaps.save_map(
-        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id))(_conference(w)),
+        w.tenant_id, cid, seatmap_files.parse_map(SEAT_MAP), w.user_id))(_conference(w)),
     "seatmaps.save_map(replace, occupied)": lambda w: (lambda cid: lambda: seatmaps.save_map(
-        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id, {"Hall/A/1": "r1"}))(
+        w.tenant_id, cid, seatmap_files.parse_map(SEAT_MAP), w.user_id, {"Hall/A/1": "r1"}))(
         _seat_map(w, fresh=True)),
     "seatmaps.save_map(version)": lambda w: (lambda cid: lambda: seatmaps.save_map(
-        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id,
+        w.tenant_id, cid, seatmap_files.parse_map(SEAT_MAP), w.user_id,
         expected_version=seatmaps.get_map(w.tenant_id, cid).version))(_seat_map(w, fresh=True)),
     "seatmaps.save_map(changed)": lambda w: (lambda cid: _refused(Conflict, lambda: seatmaps.save_map(
-        w.tenant_id, cid, seatmaps.parse_map(SEAT_MAP), w.user_id, expected_version=99)))(
+        w.tenant_id, cid, seatmap_files.parse_map(SEAT_MAP), w.user_id, expected_version=99)))(
         _seat_map(w, fresh=True)),
     # seat assignments
-    "seat_assignments.all_of": lambda w: (lambda cid: lambda: seat_store.all_of(w.tenant_id, cid))(
-        _seated(w).conference_id),
-    "seat_assignments.list_page": lambda w: (lambda cid: lambda: seat_store.list_page(
+    "seat_assignments.all_of": lambda w: (lambda cid: lambda: seat_assignments.all_of(
+        w.tenant_id, cid))(_seated(w).conference_id),
+    "seat_assignments.list_page": lambda w: (lambda cid: lambda: seat_assignments.list_page(
         w.tenant_id, cid, limit=2))(_seated(w).conference_id),
-    "seat_assignments.list_page(after)": lambda w: (lambda a: lambda: seat_store.list_page(
+    "seat_assignments.list_page(after)": lambda w: (lambda a: lambda: seat_assignments.list_page(
         w.tenant_id, a.conference_id, after=a.seat_id, limit=2))(_seated(w)),
-    "seat_assignments.seat_of": lambda w: (lambda a: lambda: seat_store.seat_of(
+    "seat_assignments.seat_of": lambda w: (lambda a: lambda: seat_assignments.seat_of(
         w.tenant_id, a.conference_id, a.registration_id))(_seated(w)),
-    "seat_assignments.occupant_of": lambda w: (lambda a: lambda: seat_store.occupant_of(
+    "seat_assignments.occupant_of": lambda w: (lambda a: lambda: seat_assignments.occupant_of(
         w.tenant_id, a.conference_id, a.seat_id))(_seated(w)),
-    "seat_assignments.place(new)": lambda w: (lambda cid: lambda: seat_store.place(
+    "seat_assignments.place(new)": lambda w: (lambda cid: lambda: seat_assignments.place(
         w.tenant_id, cid, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/2", user_id=None,
         by=w.user_id))(_seat_map(w)),
-    "seat_assignments.place(move)": lambda w: (lambda a: lambda: seat_store.place(
+    "seat_assignments.place(move)": lambda w: (lambda a: lambda: seat_assignments.place(
         w.tenant_id, a.conference_id, a.registration_id, f"Side/{uuid.uuid4().hex[:8]}/3",
         user_id=None, by=w.user_id))(_seated(w)),
-    "seat_assignments.place(hold)": lambda w: (lambda cid: lambda: seat_store.place(
+    "seat_assignments.place(hold)": lambda w: (lambda cid: lambda: seat_assignments.place(
         w.tenant_id, cid, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/4", user_id=None,
         by=w.user_id, hold_minutes=10))(_seat_map(w)),
-    "seat_assignments.place(taken)": lambda w: (lambda a: _refused(Conflict, lambda: seat_store.place(
-        w.tenant_id, a.conference_id, uuid.uuid4().hex[:24], a.seat_id, user_id=None,
-        by=w.user_id)))(_seated(w)),
-    "seat_assignments.release": lambda w: (lambda a: lambda: seat_store.release(
+    "seat_assignments.place(taken)": lambda w: (lambda a: _refused(
+        Conflict, lambda: seat_assignments.place(
+            w.tenant_id, a.conference_id, uuid.uuid4().hex[:24], a.seat_id, user_id=None,
+            by=w.user_id)))(_seated(w)),
+    "seat_assignments.release": lambda w: (lambda a: lambda: seat_assignments.release(
         w.tenant_id, a.conference_id, a.registration_id))(_seated(w)),
-    "seat_assignments.release_many": lambda w: (lambda a, b: lambda: seat_store.release_many(
+    "seat_assignments.release_many": lambda w: (lambda a, b: lambda: seat_assignments.release_many(
         w.tenant_id, a.conference_id, [a.registration_id, b.registration_id]))(
         _seated(w), _seated(w)),
-    "seat_assignments.swap": lambda w: (lambda a, b: lambda: seat_store.swap(
+    "seat_assignments.swap": lambda w: (lambda a, b: lambda: seat_assignments.swap(
         w.tenant_id, a.conference_id, a.registration_id, b.registration_id, w.user_id))(
         _seated(w), _seated(w)),
     "seat_assignments.swap(not seated)": lambda w: (lambda a: _refused(
-        Conflict, lambda: seat_store.swap(w.tenant_id, a.conference_id, a.registration_id,
-                                          uuid.uuid4().hex[:24], w.user_id)))(_seated(w)),
-    "seat_assignments.expired_holds": lambda w: (lambda _: lambda: seat_store.expired_holds(
+        Conflict, lambda: seat_assignments.swap(w.tenant_id, a.conference_id, a.registration_id,
+                                                uuid.uuid4().hex[:24], w.user_id)))(_seated(w)),
+    "seat_assignments.expired_holds": lambda w: (lambda _: lambda: seat_assignments.expired_holds(
         utcnow()))(_expired_hold(w)),
-    "seat_assignments.release_expired": lambda w: (lambda hold: lambda: seat_store
+    "seat_assignments.release_expired": lambda w: (lambda hold: lambda: seat_assignments
                                                    .release_expired(hold))(_expired_hold(w)),
 }
 

@@ -1,6 +1,7 @@
 """The seating tasks on real parts: ``seating.auto_assign`` jobs run by real workers
-(started through the API, watched on a real Socket.IO client), ``release_expired_holds``,
-concurrent staff moves, and a worker SIGKILLed while it stores seats.
+(started through the API, watched on a real Socket.IO client), concurrent staff moves,
+and a worker SIGKILLed while it stores seats. (Beat's release of expired holds is in
+test_seating_holds.py.)
 
 Approved registrations are test set-up (written through the model layer); the seats
 are always given by the job. Assertions read the ``seat_assignments`` collection.
@@ -9,166 +10,25 @@ are always given by the job. Assertions read the ``seat_assignments`` collection
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
-from bson import ObjectId
 
-from models import conferences as conference_store
-from models import registrations as registration_store
-from models import seatmaps
-from models.base import utcnow
+from models import registrations, seat_assignments
 from models.jobs import Job
 from models.seat_assignments import SeatAssignment
-from models import seat_assignments as seats
-from tasks.app import app as celery_app
-from tasks.seating.jobs import release_expired_holds
-from tasks.seating.layout import ROW
-from tasks.seating.maps import layout_of
+from services.seating.assignment.layout import ROW
 from tests.integration.conftest import make_tenant
+from tests.integration.seating_job_helpers import (approve, approve_in_bulk, auto_assign, doubles,
+                                                   grid_map, in_one_row, job_events, layout,
+                                                   next_seqs, party, put_map, run_auto_assign,
+                                                   seats_on_map, stored, token)
 from tests.integration.stack import Stack, receive_events, wait_for_job
 from tests.integration.test_registrations import make_conference
-
-
-def token(tenant, role):
-    return tenant.tokens[role]["access_token"]
-
-
-# --- maps and people ----------------------------------------------------------------------
-
-
-def grid_map(rows: int, per_row: int, *, sections=("Stalls",), categories=("standard", "vip"),
-             category=lambda section, r, s: "standard", attributes=lambda section, r, s: (),
-             aisle_after: int | None = None) -> dict:
-    """Sections side by side, ``rows`` rows of ``per_row`` seats each, labels 1..n left to
-    right, pitch 1; ``aisle_after`` leaves a gap (an aisle) after that many seats."""
-    out = []
-    for no, name in enumerate(sections):
-        offset = no * (per_row + 10)
-        out.append({"name": name, "rows": [
-            {"label": f"R{r + 1}", "seats": [
-                {"label": str(s + 1),
-                 "x": offset + s + (3 if aisle_after is not None and s >= aisle_after else 0),
-                 "y": r + 1, "category": category(name, r, s),
-                 "attributes": list(attributes(name, r, s))} for s in range(per_row)]}
-            for r in range(rows)]})
-    return {"categories": list(categories), "sections": out}
-
-
-def put_map(client, conference_id: str, data: dict) -> dict:
-    response = client.put(f"/conferences/{conference_id}/seating/map", json=data)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def next_seqs(tenant, conference_id: str, count: int) -> range:
-    last = conference_store.Conference.objects(tenant_id=tenant.id, id=conference_id).modify(
-        new=True, inc__registration_seq=count).registration_seq
-    return range(last - count + 1, last + 1)
-
-
-def approve(tenant, conference_id: str, people: list[dict]) -> list[str]:
-    """Approved registrations (set-up through the model layer): each person is a dict of
-    seating wishes (party, seat_category, needs_accessible, priority), maybe a user_id."""
-    staff = tenant.users["staff"].id
-    ids = []
-    for seq, person in zip(next_seqs(tenant, conference_id, len(people)), people):
-        wishes = {k: v for k, v in person.items() if k in registration_store.SEATING_FIELDS}
-        registration = registration_store.create_registration(
-            tenant.id, conference_id, seq=seq, registered_by=staff,
-            user_id=person.get("user_id"), email=f"p{seq}-{uuid.uuid4().hex[:6]}@example.com",
-            name=f"Person {seq}", answers={}, form_version=None, invite_code=None, seating=wishes)
-        assert registration_store.decide(tenant.id, registration.id, to="approved", by=staff)
-        ids.append(str(registration.id))
-    return ids
-
-
-def approve_in_bulk(tenant, conference_id: str, people: list[dict]) -> list[str]:
-    """As :func:`approve`, for thousands: one approved registration converted by the model,
-    copied for each person, inserted by four threads (SecantusDB takes 18,000 in about
-    15 s so, 25 s in one insert: each registration feeds a dozen indexes)."""
-    staff = tenant.users["staff"].id
-    now = utcnow()
-    template = registration_store.Registration(
-        tenant_id=tenant.id, conference_id=conference_id, seq=0, registered_by=staff, name="",
-        answers={}, status="approved", policy_checked=True, decided_by=staff, decided_at=now,
-        history=[registration_store.HistoryEntry(at=now, by=staff, to="pending",
-                                                 reason="registered"),
-                 registration_store.HistoryEntry(at=now, by=staff, to="approved")],
-    ).to_mongo().to_dict()
-    documents = [{**template, "_id": ObjectId(), "seq": seq, "name": f"Bulk {seq}",
-                  "email": f"b{seq}-{uuid.uuid4().hex[:6]}@example.com",
-                  "ticket_code": registration_store.new_ticket_code(),
-                  **{k: v for k, v in person.items() if k in registration_store.SEATING_FIELDS}}
-                 for seq, person in zip(next_seqs(tenant, conference_id, len(people)), people)]
-    collection = registration_store.Registration._get_collection()
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda i: collection.insert_many(documents[i::4], ordered=False), range(4)))
-    return [str(document["_id"]) for document in documents]
-
-
-def party(name: str, size: int, **wishes) -> list[dict]:
-    return [{"party": name, **wishes} for _ in range(size)]
-
-
-# --- what is stored -----------------------------------------------------------------------
-
-
-def stored(tenant, conference_id: str) -> dict[str, tuple]:
-    """registration → (seat, kind, by, created_at), read from the collection."""
-    return {a.registration_id: (a.seat_id, a.kind, a.by, a.created_at)
-            for a in SeatAssignment.objects(tenant_id=tenant.id, conference_id=conference_id)}
-
-
-def doubles(tenant, conference_id: str) -> tuple[list, list]:
-    """Seats holding two people and people holding two seats, straight from the collection."""
-    collection = SeatAssignment._get_collection()
-
-    def twice(field):
-        return list(collection.aggregate([
-            {"$match": {"tenant_id": tenant.id, "conference_id": conference_id}},
-            {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
-            {"$match": {"n": {"$gt": 1}}}]))
-
-    return twice("seat_id"), twice("registration_id")
-
-
-def seats_on_map(tenant, conference_id: str) -> dict[str, seatmaps.SeatSpec]:
-    return {sid: seat for sid, _, _, seat in seatmaps.load_spec(tenant.id, conference_id).seats()}
-
-
-def layout(tenant, conference_id: str):
-    return layout_of(seatmaps.load_spec(tenant.id, conference_id))
-
-
-def in_one_row(seat_ids: list[str]) -> bool:
-    """Side by side in one row of a gap-free grid row: same section and row, labels consecutive."""
-    places = {sid.rsplit("/", 1)[0] for sid in seat_ids}
-    labels = sorted(int(sid.rsplit("/", 1)[1]) for sid in seat_ids)
-    return len(places) == 1 and labels == list(range(labels[0], labels[0] + len(labels)))
-
-
-def auto_assign(client, conference_id: str) -> str:
-    response = client.post(f"/conferences/{conference_id}/seating/auto-assign")
-    assert response.status_code == 202, response.text
-    return response.json()["job_id"]
-
-
-def run_auto_assign(client, conference_id: str, timeout: float = 30) -> dict:
-    """Start a job, wait for it; its result, with the job id as ``job_id``."""
-    job = wait_for_job(client, auto_assign(client, conference_id), timeout=timeout)
-    assert job["state"] == "succeeded", job
-    return {**job["result"], "job_id": job["id"]}
-
-
-def job_events(events, job_id):
-    return [data for name, data in events if name == "job.updated" and data["id"] == job_id]
 
 
 # --- 1. one auto-assign job ---------------------------------------------------------------
@@ -345,7 +205,7 @@ def test_two_jobs_and_200_manual_moves_at_once_never_double_book(stack, tenant):
 
     def manual(n: int):
         pick = random.Random(n)
-        taken = {a.seat_id for a in seats.all_of(tenant.id, conference_id)}
+        taken = {a.seat_id for a in seat_assignments.all_of(tenant.id, conference_id)}
         seat = pick.choice([s for s in all_seats if s not in taken])
         registration = pick.choice(ids)
         response = client().put(f"/conferences/{conference_id}/seating/assignments/{registration}",
@@ -531,89 +391,7 @@ def test_sigkill_while_storing_then_the_retry_seats_everyone_exactly_once(seatin
     assert apart <= reported, sorted(apart - reported)[:10]
 
 
-# --- 5. holds -------------------------------------------------------------------------------
-
-
-def _celery_result(platform: Stack, task_id: str, timeout: float = 20) -> str:
-    """The worker's log line for a finished plain task (results are not kept elsewhere)."""
-    pattern = re.compile(rf"seating\.release_expired_holds\[{task_id}\] succeeded in [\d.]+s: (.*)")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = pattern.search(platform.log_text("worker"))
-        if found:
-            return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"release_expired_holds[{task_id}] did not finish within {timeout}s")
-
-
-def _sweep(platform: Stack) -> str:
-    task_id = uuid.uuid4().hex
-    celery_app.send_task("seating.release_expired_holds", task_id=task_id, queue="seating")
-    return _celery_result(platform, task_id)
-
-
-def test_release_expired_holds_frees_only_expired_ones_and_twice_changes_nothing(stack, tenant):
-    conference_id = make_conference(tenant, form=None)
-    expiring, renewed, confirmed, fresh = approve(
-        tenant, conference_id, [{"user_id": tenant.users["attendee"].id}, {}, {}, {}])
-    staff_sock = stack.socket(token(tenant, "tenant_admin"))
-    attendee_sock = stack.socket(token(tenant, "attendee"))
-    try:
-        with stack.client(token(tenant, "staff")) as client:
-            put_map(client, conference_id, grid_map(1, 10))
-            for n, rid in enumerate((expiring, renewed, confirmed, fresh), start=1):
-                response = client.post(f"/conferences/{conference_id}/seating/holds", json={
-                    "registration_id": rid, "seat_id": f"Stalls/R1/{n}", "minutes": 30})
-                assert response.status_code == 201, response.text
-            # Three holds run out (set-up: their time is moved into the past)...
-            SeatAssignment.objects(tenant_id=tenant.id, conference_id=conference_id,
-                                   registration_id__in=[expiring, renewed, confirmed]).update(
-                set__expires_at=utcnow() - timedelta(minutes=1))
-            seen_expired = {h.registration_id: h
-                            for h in seats.expired_holds(utcnow(), limit=10_000)
-                            if h.tenant_id == tenant.id}
-            assert set(seen_expired) == {expiring, renewed, confirmed}
-            # ...then, before any sweep, staff renew one and confirm another.
-            renewal = client.post(f"/conferences/{conference_id}/seating/holds", json={
-                "registration_id": renewed, "seat_id": "Stalls/R1/2", "minutes": 30})
-            assert renewal.status_code == 201, renewal.text
-            assert client.put(f"/conferences/{conference_id}/seating/assignments/{confirmed}",
-                              json={"seat_id": "Stalls/R1/3"}).status_code == 200
-        # A sweep that listed them before the renewal cannot release them now.
-        assert seats.release_expired(seen_expired[renewed]) is None
-        assert seats.release_expired(seen_expired[confirmed]) is None
-
-        first = _sweep(stack)
-        events = receive_events(staff_sock, lambda seen: any(
-            name == "seat.updated" and data["seat"] is None for name, data in seen))
-        mine = receive_events(attendee_sock, lambda seen: any(
-            name == "seat.updated" and data["seat"] is None for name, data in seen))
-        after_first = stored(tenant, conference_id)
-
-        second = _sweep(stack)
-        later = receive_events(staff_sock, lambda seen: False, timeout=1)
-        release_expired_holds()  # and a third time, the plain function in this process
-    finally:
-        staff_sock.disconnect()
-        attendee_sock.disconnect()
-
-    assert int(re.search(r"'released': (\d+)", first).group(1)) >= 1
-    assert set(after_first) == {renewed, confirmed, fresh}
-    assert after_first[renewed][:2] == ("Stalls/R1/2", "held")
-    assert after_first[confirmed][:2] == ("Stalls/R1/3", "assigned")
-    assert after_first[fresh][:2] == ("Stalls/R1/4", "held")
-    # (The set-up's own pushes, holds given and confirmed, carry a seat.)
-    released = [data for name, data in events if name == "seat.updated" and data["seat"] is None]
-    assert [e["registration_id"] for e in released] == [expiring]
-    assert [(name, data["registration_id"]) for name, data in mine
-            if name == "seat.updated" and data["seat"] is None] == [("seat.updated", expiring)]
-    # Run again (twice): nothing more is released or pushed.
-    assert re.search(r"'released': (\d+)", second)
-    assert stored(tenant, conference_id) == after_first
-    assert [data for name, data in later if name == "seat.updated" and data["seat"] is None] == []
-
-
-# --- 6. withdrawn registrations -------------------------------------------------------------
+# --- 5. withdrawn registrations --------------------------------------------------------------
 
 
 def test_auto_assign_releases_the_seats_of_withdrawn_registrations(stack, tenant):
@@ -624,7 +402,7 @@ def test_auto_assign_releases_the_seats_of_withdrawn_registrations(stack, tenant
         ids = approve(tenant, conference_id, party("a", 3) + [{} for _ in range(9)])
         run_auto_assign(client, conference_id)
         before = stored(tenant, conference_id)
-        pending = registration_store.create_registration(
+        pending = registrations.create_registration(
             tenant.id, conference_id, seq=next_seqs(tenant, conference_id, 1)[0],
             registered_by=staff, user_id=None, name="Pending", answers={}, form_version=None,
             email=f"pending-{uuid.uuid4().hex[:6]}@example.com", invite_code=None)
@@ -634,7 +412,7 @@ def test_auto_assign_releases_the_seats_of_withdrawn_registrations(stack, tenant
             "registration_id": str(pending.id), "seat_id": free, "minutes": 30}).status_code == 201
         gone = [ids[0], ids[5], ids[7], ids[11]]
         for rid in gone:
-            registration_store.withdraw(tenant.id, rid, staff)
+            registrations.withdraw(tenant.id, rid, staff)
         sock = stack.socket(token(tenant, "staff"))
         try:
             result = run_auto_assign(client, conference_id)

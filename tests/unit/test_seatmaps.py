@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from meeteasy.errors import ValidationFailed
-from models.seatmaps import (DEFAULT_CATEGORIES, MAX_ERRORS, MAX_SEATS, SeatMap, export_csv,
-                             export_json, occupied_conflicts, packed_sections, parse_csv,
-                             parse_map, unpack)
+from models.seatmap_files import MAX_ERRORS, export_csv, export_json, parse_csv, parse_map
+from models.seatmaps import (DEFAULT_CATEGORIES, MAX_SEATS, SeatMap, occupied_conflicts,
+                             packed_sections, unpack)
 
 HEADER = "section,row,seat,x,y,category,attributes"
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from tasks.seating.assign import Request
-from tasks.seating.layout import Layout, Seat, max_stack_rows
+from services.seating.assignment.assign import Request
+from services.seating.assignment.layout import Layout, Seat, max_stack_rows
 
 
 def _free(layout: Layout, taken: Mapping[str, str]) -> set[str]:

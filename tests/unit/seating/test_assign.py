@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.seating.assign import (VIP, Options, Reason, Request, SplitReason, assign, measure)
-from tasks.seating.layout import (ROW, SPLIT, STACKED, Layout, Row, Seat, Section, grid,
-                                  infer_breaks)
+from services.seating.assignment.assign import (VIP, Options, Reason, Request, SplitReason,
+                                                assign, measure)
+from services.seating.assignment.layout import (ROW, SPLIT, STACKED, Layout, Row, Seat, Section,
+                                                grid, infer_breaks)
 
 
 def one_row(n: int, **attrs) -> Layout:

@@ -1,8 +1,8 @@
 """A stored seat map becomes the assignment's Layout with the same seats, ids and adjacency."""
 
-from models.seatmaps import parse_map
-from tasks.seating.layout import ROW, SPLIT
-from tasks.seating.maps import layout_of
+from models.seatmap_files import parse_map
+from services.seating.assignment.layout import ROW, SPLIT
+from services.seating.assignment.maps import layout_of
 
 
 def row(label, xs, marks=None, **extra):

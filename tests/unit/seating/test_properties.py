@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exact import max_seated, parties, together, violations
-from tasks.seating.assign import Request, assign, measure
-from tasks.seating.layout import ROW, SPLIT, Layout, Row, Seat, Section
+from services.seating.assignment.assign import Request, assign, measure
+from services.seating.assignment.layout import ROW, SPLIT, Layout, Row, Seat, Section
 
 CATEGORIES = ("standard", "vip")
 SETTINGS = settings(max_examples=200, deadline=None,

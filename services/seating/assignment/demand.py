@@ -1,10 +1,10 @@
 """The people side of the solver: requests grouped into units, and the counting model of
 pending demand (categories × accessibility) that vets seat choices.
 
-Step 1 and step 4 of the algorithm described in :mod:`tasks.seating.assign`: a seat choice
-that could starve someone later (a flexible request taking a category someone asked for, a
-non-needer on an accessible seat) is allowed only if the number of people who can still be
-seated stays maximal. ``_DemandMixin`` works on the state of ``solver._Solver``.
+Step 1 and step 4 of the algorithm described in :mod:`services.seating.assignment.assign`:
+a seat choice that could starve someone later (a flexible request taking a category someone
+asked for, a non-needer on an accessible seat) is allowed only if the number of people who
+can still be seated stays maximal. ``_DemandMixin`` works on the state of ``solver._Solver``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tasks.seating.contract import SplitReason
+from services.seating.assignment.contract import SplitReason
 
 # Internals. Seats are integers (positions in layout.index); a window is (a, b), seats a..b-1.
 

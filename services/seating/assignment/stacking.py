@@ -1,17 +1,18 @@
 """Stacking: a party no row can take sits in the fewest rows directly behind each other
 (see ``layout.STACKED``), through an index of adjacent row pairs by capacity.
 
-Part of step 3 of the algorithm described in :mod:`tasks.seating.assign`. The row chains
-enumerated here also serve the exact search (:mod:`tasks.seating.repair`).
-``_StackingMixin`` works on the state of ``solver._Solver``.
+Part of step 3 of the algorithm described in :mod:`services.seating.assignment.assign`. The
+row chains enumerated here also serve the exact search
+(:mod:`services.seating.assignment.repair`). ``_StackingMixin`` works on the state of
+``solver._Solver``.
 """
 
 from __future__ import annotations
 
 import heapq
 
-from tasks.seating.demand import _Unit
-from tasks.seating.layout import STACKED, max_stack_rows
+from services.seating.assignment.demand import _Unit
+from services.seating.assignment.layout import STACKED, max_stack_rows
 
 STACK_CHAINS = 32  # feasible row chains compared per stacked party at most
 

@@ -1,17 +1,17 @@
 """Local repair and exact search: backtracking over every placement of a few units, under
 a budget of search nodes.
 
-The repair (step 3 of the algorithm described in :mod:`tasks.seating.assign`) re-places the
-parties of the row segments with the most free seats together with a party that fits
-nowhere; the exact fallback (step 5) searches all placements on small instances.
+The repair (step 3 of the algorithm described in :mod:`services.seating.assignment.assign`)
+re-places the parties of the row segments with the most free seats together with a party
+that fits nowhere; the exact fallback (step 5) searches all placements on small instances.
 ``_RepairMixin`` works on the state of ``solver._Solver``.
 """
 
 from __future__ import annotations
 
-from tasks.seating.contract import SplitReason
-from tasks.seating.demand import _Unit
-from tasks.seating.layout import ROW, SPLIT, STACKED, max_stack_rows
+from services.seating.assignment.contract import SplitReason
+from services.seating.assignment.demand import _Unit
+from services.seating.assignment.layout import ROW, SPLIT, STACKED, max_stack_rows
 
 
 class _OutOfBudget(Exception):

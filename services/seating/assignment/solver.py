@@ -1,11 +1,12 @@
 """The solver's state and its passes: the greedy placement of units in priority order
 (one row, joining members seated before), the fallbacks in turn, the polish, the result.
 
-The parts live in mixins by sub-domain: free runs (:mod:`~tasks.seating.runs`), units
-and demand (:mod:`~tasks.seating.demand`), stacking (:mod:`~tasks.seating.stacking`),
-splitting (:mod:`~tasks.seating.splitting`), repair and exact search
-(:mod:`~tasks.seating.repair`). ``_Solver.__init__`` sets up the state they all share.
-The algorithm is described in :mod:`tasks.seating.assign`.
+The parts live in mixins by sub-domain: free runs (:mod:`~services.seating.assignment.runs`),
+units and demand (:mod:`~services.seating.assignment.demand`), stacking
+(:mod:`~services.seating.assignment.stacking`), splitting
+(:mod:`~services.seating.assignment.splitting`), repair and exact search
+(:mod:`~services.seating.assignment.repair`). ``_Solver.__init__`` sets up the state they all
+share. The algorithm is described in :mod:`services.seating.assignment.assign`.
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from itertools import accumulate
 
-from tasks.seating.contract import (Options, PartySeating, Quality, Reason, Request, Result,
-                                    SplitReason, Unseated)
-from tasks.seating.demand import _DemandMixin, _Unit
-from tasks.seating.layout import ROW, SPLIT, STACKED, Layout
-from tasks.seating.repair import _RepairMixin
-from tasks.seating.runs import _RunsMixin
-from tasks.seating.splitting import _SplittingMixin
-from tasks.seating.stacking import _StackingMixin
+from services.seating.assignment.contract import (Options, PartySeating, Quality, Reason,
+                                                  Request, Result, SplitReason, Unseated)
+from services.seating.assignment.demand import _DemandMixin, _Unit
+from services.seating.assignment.layout import ROW, SPLIT, STACKED, Layout
+from services.seating.assignment.repair import _RepairMixin
+from services.seating.assignment.runs import _RunsMixin
+from services.seating.assignment.splitting import _SplittingMixin
+from services.seating.assignment.stacking import _StackingMixin
 
 # Internals. Seats are integers (positions in layout.index); a window is (a, b), seats a..b-1.
 
 
 class _Solver(_RunsMixin, _DemandMixin, _StackingMixin, _SplittingMixin, _RepairMixin):
-    """One call of :func:`~tasks.seating.assign.assign`: the state and the passes."""
+    """One call of :func:`~services.seating.assignment.assign.assign`: the state and the passes."""
 
     def __init__(self, layout: Layout, requests: Sequence[Request], taken: dict[str, str],
                  options: Options):

@@ -1,8 +1,8 @@
 """What goes into a seat assignment and what comes out: requests, options, the result
 and its quality, with the stable reason codes the API shows.
 
-Kept apart from :mod:`tasks.seating.assign` so that the solver modules can build results
-without importing the entry point; ``assign`` re-exports every name here.
+Kept apart from :mod:`services.seating.assignment.assign` so that the solver modules can
+build results without importing the entry point; ``assign`` re-exports every name here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tasks.seating.layout import SeatGroup
+from services.seating.assignment.layout import SeatGroup
 
 VIP = 0
 STANDARD = 1

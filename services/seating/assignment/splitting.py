@@ -2,15 +2,15 @@
 the fewest pieces (longest runs first), needers on the best accessible seats; members
 nothing fits are dropped and reported unseated.
 
-End of step 3 of the algorithm described in :mod:`tasks.seating.assign`.
+End of step 3 of the algorithm described in :mod:`services.seating.assignment.assign`.
 ``_SplittingMixin`` works on the state of ``solver._Solver``.
 """
 
 from __future__ import annotations
 
-from tasks.seating.contract import SplitReason
-from tasks.seating.demand import _Unit
-from tasks.seating.layout import ROW, SPLIT
+from services.seating.assignment.contract import SplitReason
+from services.seating.assignment.demand import _Unit
+from services.seating.assignment.layout import ROW, SPLIT
 
 
 class _SplittingMixin:

@@ -48,11 +48,13 @@ registration order within a band (about 63 % of pairs in order against 98 %), an
 fit only costs time.
 
 Where the code is: this module is the entry point (:func:`assign`, :func:`measure`, and the
-types of :mod:`~tasks.seating.contract` re-exported); :mod:`~tasks.seating.solver` holds the
-solver's state and passes, with its parts by step: free runs (:mod:`~tasks.seating.runs`),
-units and the demand model (:mod:`~tasks.seating.demand`), stacking
-(:mod:`~tasks.seating.stacking`), splitting (:mod:`~tasks.seating.splitting`), repair and
-exact search (:mod:`~tasks.seating.repair`).
+types of :mod:`~services.seating.assignment.contract` re-exported);
+:mod:`~services.seating.assignment.solver` holds the solver's state and passes, with its parts
+by step: free runs (:mod:`~services.seating.assignment.runs`), units and the demand model
+(:mod:`~services.seating.assignment.demand`), stacking
+(:mod:`~services.seating.assignment.stacking`), splitting
+(:mod:`~services.seating.assignment.splitting`), repair and exact search
+(:mod:`~services.seating.assignment.repair`).
 """
 
 from __future__ import annotations
@@ -60,10 +62,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from tasks.seating.contract import (STANDARD, VIP, Options, PartySeating, Quality, Reason,
-                                    Request, Result, SplitReason, Unseated)
-from tasks.seating.layout import ROW, SPLIT, STACKED, Layout
-from tasks.seating.solver import _Solver
+from services.seating.assignment.contract import (STANDARD, VIP, Options, PartySeating,
+                                                  Quality, Reason, Request, Result, SplitReason,
+                                                  Unseated)
+from services.seating.assignment.layout import ROW, SPLIT, STACKED, Layout
+from services.seating.assignment.solver import _Solver
 
 
 def assign(layout: Layout, requests: Sequence[Request], taken: Mapping[str, str] | None = None,

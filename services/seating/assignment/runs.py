@@ -1,10 +1,11 @@
 """Free-run bookkeeping: maximal stretches of adjacent free seats of one category, kept in
 heaps bucketed by length and keyed by their best seat's rank.
 
-Step 2 of the algorithm described in :mod:`tasks.seating.assign`: "the best run that can
-take k people" is a look at the top of at most (longest row) buckets, whatever the number
-of seats. Heap entries go stale when a run is cut; ``run_end`` tells the valid ones, and
-stale ones are dropped lazily. ``_RunsMixin`` works on the state of ``solver._Solver``.
+Step 2 of the algorithm described in :mod:`services.seating.assignment.assign`: "the best
+run that can take k people" is a look at the top of at most (longest row) buckets, whatever
+the number of seats. Heap entries go stale when a run is cut; ``run_end`` tells the valid
+ones, and stale ones are dropped lazily. ``_RunsMixin`` works on the state of
+``solver._Solver``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.seatmaps import MapSpec, seat_id
-from tasks.seating.layout import Layout, Row, Seat, Section
+from services.seating.assignment.layout import Layout, Row, Seat, Section
 
 
 def layout_of(spec: MapSpec) -> Layout:

@@ -1,13 +1,13 @@
-"""The seating tasks: automatic assignment (queue ``seating``) and the release of expired holds.
+"""Automatic seat assignment: staff start it (:func:`start_auto_assign`), a job on the
+``seating`` queue runs it (:func:`auto_assign`, which ``tasks/seating.py`` wraps).
 
-:func:`auto_assign` is the plain function the task wraps. Under the conference's
-seating lock it reads the map, the approved registrations and the occupied seats,
-lets :func:`tasks.seating.assign.assign` seat whoever has no seat yet (everyone
-else keeps theirs), and stores the new seats in batches, renewing the lock between
-them. The unique indexes on seats are the last word: a seat somebody took anyway
-is reported, never shared. A run killed half-way leaves some new seats stored and
-the rest not; the next run keeps the stored ones and seats the rest, next to their
-party where it can.
+Under the conference's seating lock :func:`auto_assign` reads the map, the approved
+registrations and the occupied seats, lets :func:`services.seating.assignment.assign.assign`
+seat whoever has no seat yet (everyone else keeps theirs), and stores the new seats in
+batches, renewing the lock between them. The unique indexes on seats are the last word: a
+seat somebody took anyway is reported, never shared. A run killed half-way leaves some new
+seats stored and the rest not; the next run keeps the stored ones and seats the rest, next
+to their party where it can.
 """
 
 from __future__ import annotations
@@ -16,21 +16,28 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from models import registrations as registration_store
-from models import seat_assignments as seats
-from models import seatmaps
-from models.base import utcnow
-from tasks.app import app, long_running
-from tasks.base import JobContext, JobTask, ensure_process_ready
+from models import registrations, seat_assignments, seatmaps
+from models.jobs import Job
 from services import events
-from tasks.seating.assign import STANDARD, VIP, Options, Request, assign
-from tasks.seating.maps import layout_of
+from services.access import Caller, conference_for
+from services.jobs import start_job
+from services.seating.assignment.assign import STANDARD, VIP, Options, Request, assign
+from services.seating.assignment.maps import layout_of
 
 log = logging.getLogger(__name__)
 STORE_BATCH = 1000
-HOLD_BATCH = 500  # expired holds read at a time; a sweep goes on until none is left
 REPORT_LIMIT = 1000  # unseated people and split parties listed in a job's result
 BANDS = {VIP: "vip", STANDARD: "standard"}
+
+
+def start_auto_assign(caller: Caller, conference_id: str, idempotency_key: str | None = None
+                      ) -> Job:
+    """Start the job that seats everyone approved without a seat; 404 before any job when
+    the conference has no seat map, 409 when it is archived."""
+    conference = conference_for(caller, conference_id, change=True)
+    seatmaps.get_map(caller.tenant_id, str(conference.id))  # 404 before a job is made
+    return start_job(caller.tenant_id, caller.user_id, "seating.auto_assign",
+                     {"conference_id": str(conference.id)}, idempotency_key=idempotency_key)
 
 
 def request_of(registration) -> Request:
@@ -46,12 +53,12 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
     module docstring. Returns the job's result (counts, who stayed unseated and why,
     split and stacked parties, quality)."""
     report = progress or (lambda percent, message: None)
-    with seats.seating_lock(tenant_id, conference_id) as lock:
+    with seat_assignments.seating_lock(tenant_id, conference_id) as lock:
         spec = seatmaps.load_spec(tenant_id, conference_id)
         layout = layout_of(spec)
-        approved = registration_store.approved_for_seating(tenant_id, conference_id)
+        approved = registrations.approved_for_seating(tenant_id, conference_id)
         by_id = {str(r.id): r for r in approved}
-        occupied = seats.all_of(tenant_id, conference_id)
+        occupied = seat_assignments.all_of(tenant_id, conference_id)
         # Seats of people no longer approved (withdrawn, rejected) go back to the pool;
         # holds stay until they expire (a seat may be held for someone not yet approved).
         # So do seats not on the map: a swap whose writer died between its steps left
@@ -59,7 +66,7 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
         stale = [a.registration_id for a in occupied
                  if (a.kind == "assigned" and a.registration_id not in by_id)
                  or a.seat_id not in layout]
-        released = seats.release_many(tenant_id, conference_id, stale)
+        released = seat_assignments.release_many(tenant_id, conference_id, stale)
         stale_set = set(stale)
         taken = {a.seat_id: a.registration_id for a in occupied if a.registration_id not in stale_set}
         requests = [request_of(r) for r in approved]
@@ -104,13 +111,13 @@ def _store(tenant_id: str, conference_id: str, assignments: dict[str, str], by_i
     refused: list[str] = []
     done = 0
     for batch in _batches(assignments, by_id):
-        stored, lost = seats.insert_many(tenant_id, conference_id, batch, by)
+        stored, lost = seat_assignments.insert_many(tenant_id, conference_id, batch, by)
         refused += lost
         lock.reacquire()
         for assignment in stored:
             if assignment.user_id:
                 events.seat_updated(tenant_id, conference_id, assignment.registration_id,
-                              assignment.user_id, assignment, staff=False)
+                                    assignment.user_id, assignment, staff=False)
         done += len(batch)
         report(50 + 50 * done // max(len(assignments), 1),
                f"Stored {done} of {len(assignments)} seats.")
@@ -146,39 +153,3 @@ def _party_json(party) -> dict:
             "reason": str(party.reason) if party.reason else None,
             "groups": [{"section": g.section, "row": g.row, "seats": list(g.seats)}
                        for g in party.groups]}
-
-
-def release_expired_holds() -> dict:
-    """Free every hold past its time (conditional on the hold being unchanged, so a hold
-    confirmed or renewed meanwhile stays); tell each person."""
-    released = []
-    now = utcnow()
-    while True:
-        expired = seats.expired_holds(now, limit=HOLD_BATCH)
-        before = len(released)
-        for hold in expired:
-            gone = seats.release_expired(hold)
-            if gone is not None:
-                released.append(gone.seat_id)
-                events.seat_updated(gone.tenant_id, gone.conference_id, gone.registration_id,
-                              gone.user_id, None)
-        if len(expired) < HOLD_BATCH or len(released) == before:
-            break  # all done (or only holds renewed meanwhile are left: never spin)
-    if released:
-        log.info("released %d expired seat holds", len(released))
-    return {"released": len(released)}
-
-
-# --- tasks: thin wrappers -------------------------------------------------------------
-
-
-@app.task(base=JobTask, name="seating.auto_assign", **long_running())
-def auto_assign_task(job: JobContext, conference_id: str) -> dict:
-    return auto_assign(job.tenant_id, conference_id, by=f"auto:{job.job.id}",
-                       progress=lambda percent, message: job.progress(percent, message))
-
-
-@app.task(name="seating.release_expired_holds", acks_late=True, reject_on_worker_lost=True)
-def release_expired_holds_task() -> dict:
-    ensure_process_ready()
-    return release_expired_holds()
