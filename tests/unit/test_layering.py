@@ -188,7 +188,7 @@ def test_the_checker_reads_the_whole_project():
     modules = find_modules(ROOT)
     assert len(modules) > 50, sorted(modules)
     assert {"api.app", "cli", "cli.serve", "meeteasy.settings", "models.amis.jsregex",
-            "services.jobs", "tasks.seating.assign", "beat.schedule"} <= set(modules)
+            "services.jobs", "services.seating.assignment.assign", "beat.schedule"} <= set(modules)
     imports = imports_of(ROOT, modules)
     assert len(imports) > 100
     # A function-level import (`meeteasy web` imports the app factory when it runs) and
