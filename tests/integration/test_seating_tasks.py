@@ -299,15 +299,15 @@ def big_crowd(rng: random.Random, count: int) -> list[dict]:
 
 
 def half_seated_parties(tenant, conference_id: str, person: dict) -> set[str]:
-    """Parties with some members seated and some not, once the store has settled (the
-    last batch a dead worker sent may still be being written)."""
-    count, deadline = -1, time.monotonic() + 10
-    while time.monotonic() < deadline:
+    """Parties with some members seated and some not, once the store has settled: the
+    last batch a dead worker sent may still be being written, and the server takes most
+    of a second for a batch of 1,000, so the count must hold still for 3 s."""
+    count, unchanged, deadline = -1, 0, time.monotonic() + 60
+    while time.monotonic() < deadline and unchanged < 6:
         time.sleep(0.5)
         seated = {a.registration_id for a in SeatAssignment.objects(
             tenant_id=tenant.id, conference_id=conference_id).only("registration_id")}
-        if len(seated) == count:
-            break
+        unchanged = unchanged + 1 if len(seated) == count else 0
         count = len(seated)
     states = defaultdict(set)
     for rid, wishes in person.items():
