@@ -49,7 +49,9 @@ def policy_verdict(conference: Conference, registration: Registration, *,
         answer = ask_plugins()
         if answer is not None:
             plugin, said = answer
-            action, reason = said if isinstance(said, tuple) else (said, "")
+            # A tuple of another length is garbage too: ignored, never an error that
+            # would fail every pass of the conference.
+            action, reason = said if isinstance(said, tuple) and len(said) == 2 else (said, "")
             if action in ("approve", "reject"):
                 return Verdict(action, str(reason) or f"Decided by plugin {plugin}.", f"plugin:{plugin}")
             log.warning("plugin %s answered %r to approval_rule; ignored", plugin, said)

@@ -154,7 +154,8 @@ def test_no_plugin_answer_falls_back():
     assert plugins.calls == 1
 
 
-@pytest.mark.parametrize("answer", ["maybe", ("later", "why not"), 42])
+@pytest.mark.parametrize("answer", ["maybe", ("later", "why not"), 42, ("approve",),
+                                    ("reject", "why", "extra")])
 def test_a_garbage_answer_is_ignored_and_logged(answer, caplog):
     with caplog.at_level(logging.WARNING, logger="services.approval"):
         said, _, plugins = verdict(conference(plugin_rules=True), registration(),
