@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from meeteasy import embedded
+from meeteasy.redisconn import get_redis
 from models import activity, exports, registrations
 from models import plugins as plugin_activations
 from models.jobs import Job
@@ -34,6 +35,34 @@ def test_apply_policy_twice_decides_once(stack, tenant):
     assert sorted(r.status for r in first) == ["approved"] * 3 + ["waitlisted"] * 2
     assert second == []
     assert snapshot(tenant, conference_id) == after_first
+
+
+def test_plugins_are_asked_before_the_conference_lock_is_taken(stack, tenant, monkeypatch):
+    """No plugin code runs while the conference's places are held: each batch is asked
+    about first, then decided under the lock with the answers, in arrival order."""
+    conference_id = make_conference(tenant, mode="rules", plugin_rules=True,
+                                    email_domains=["allowed.example"], rules_fallback="reject",
+                                    form=None)
+    ids = create_pending(tenant, conference_id, 5)
+    allowed = registrations.Registration.objects(tenant_id=tenant.id, id=ids[2]).modify(
+        new=True, set__email="ada@allowed.example")
+    lock = f"meeteasy:lock:{tenant.id}:conference:{conference_id}:places"
+    asked = []
+
+    def ask(tenant_id, hook, *, registration, conference):
+        asked.append((registration["id"], bool(get_redis().exists(lock))))
+        assert hook == "registration.approval_rule" and conference["id"] == conference_id
+        return ("vetting", "approve") if registration["seq"] % 2 else None
+
+    monkeypatch.setattr(decisions.registry, "ask", ask)
+    monkeypatch.setattr(decisions, "BATCH", 2)
+    moved = decisions.apply_policy(tenant.id, conference_id)
+    assert [rid for rid, _ in asked] == [rid for rid in ids if rid != str(allowed.id)]
+    assert [held for _, held in asked] == [False] * 4
+    assert [str(r.id) for r in moved] == ids
+    assert [(r.status, r.decided_by) for r in moved] == [
+        ("approved", "rules") if r.id == allowed.id else
+        ("approved", "plugin:vetting") if r.seq % 2 else ("rejected", "rules") for r in moved]
 
 
 def test_staff_decision_twice_decides_once(stack, tenant):
