@@ -7,8 +7,8 @@ conditional update (models/registrations.py), so a redelivered or re-run job
 finds the work done and does nothing twice.
 
 No plugin code runs under the lock: the ``registration.approval_rule`` plugins are
-asked about a batch before the lock is taken, and the batch is then decided under
-it with their answers. Spending an invite code (a write) stays under the lock.
+asked about a batch with the lock let go, and the batch is then decided under it
+with their answers. Spending an invite code (a write) stays under the lock.
 """
 
 from __future__ import annotations
@@ -110,15 +110,14 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
     every registration the policy has not seen yet, in arrival order, a batch at a
     time. Returns the registrations it moved (the caller announces them).
 
-    The plugins are asked about a batch before the lock is taken. A batch holding a
-    registration they were not asked about (a conference whose plugins decide: every
-    batch after the first) is decided up to it; the lock is then let go, the plugins
-    asked about the next batch, and the pass goes on under the lock again."""
+    No plugin is asked under the lock. When the pass reaches a registration that the
+    plugins may decide and were not asked about, it lets the lock go, asks them about
+    the next batch, and goes on under the lock again with their answers (so a
+    conference whose plugins decide takes the lock once more per batch; the others
+    pay nothing)."""
     moved: list[Registration] = []
-    promoted, ask_first = False, True
-    while ask_first:
-        ask_first = False
-        answers = plugin_answers(tenant_id, conference_id)
+    promoted, answers = False, {}
+    while True:
         with conference_lock(tenant_id, conference_id) as lock:
             conference = conferences.get_conference(tenant_id, conference_id)
             places = Places(conference)
@@ -126,6 +125,7 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
                 moved += promote_waitlist(places)
                 promoted = True
             watermark = conference.decided_seq
+            ask_first = False
             while batch := registrations.unchecked_pending(tenant_id, conference_id, BATCH):
                 lock.reacquire()
                 usable = approval.in_arrival_order(batch, watermark)
@@ -138,6 +138,9 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
                 conferences.set_decided_seq(tenant_id, conference_id, watermark)
                 if len(asked) < len(batch):
                     break
+        if not ask_first:
+            break
+        answers = plugin_answers(tenant_id, conference_id)
     return sorted(moved, key=lambda r: r.seq)
 
 
@@ -145,7 +148,8 @@ def plugin_answers(tenant_id: str, conference_id: str) -> dict:
     """What the ``registration.approval_rule`` plugins say of the next batch the policy
     will decide, asked with no lock held: registration id → the first answer
     (plugin, answer), or None when no plugin answered. Only registrations that can
-    reach the plugin rule are asked."""
+    reach the plugin rule are asked (an invite code's bearer too: whether the code is
+    valid is only known by spending it, under the lock)."""
     conference = conferences.get_conference(tenant_id, conference_id)
     if not approval.plugin_rules_on(conference.policy):
         return {}
@@ -160,8 +164,8 @@ def plugin_answers(tenant_id: str, conference_id: str) -> dict:
 
 def _answered(conference: Conference, usable: list[Registration], answers: dict
               ) -> list[Registration]:
-    """The registrations of ``usable`` up to the first that needs the plugins' answer and
-    has none (it became next, or the policy changed, after they were asked)."""
+    """The registrations of ``usable`` up to the first that the plugins may decide and
+    that they were not asked about (not yet, or not since it became next)."""
     for index, registration in enumerate(usable):
         if registration.id not in answers and approval.may_ask_plugins(conference, registration):
             return usable[:index]
