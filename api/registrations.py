@@ -19,26 +19,16 @@ from sanic_ext import openapi
 from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
-from api.jobs import job_json
+from api.jobs import accepted
 from api.schemas import (ERRORS, JobAccepted, JobView, RegistrationView, SeatingWishes,
                          json_body, json_response)
 from api.validation import Body, Query, parse_body, parse_query
-from meeteasy.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
-from models import amis, exports, invites
-from models import conferences as conference_store
-from models import forms as form_store
-from models import registrations as store
-from models import seat_assignments as seats
-from models import users as user_store
-from services import events
-from services.jobs import start_job
-from services.registrations import announce
-from services.seating_wishes import check_wishes, wishes_fields
+from meeteasy.errors import ValidationFailed
+from services import decisions, exports, invites, registrations
+from services.access import STAFF_ROLES
+from services.decisions import BULK_LIMIT
 
 bp = Blueprint("registrations")
-STAFF = ("tenant_admin", "staff")
-OPEN_STATUSES = ("published", "ongoing")
-BULK_LIMIT = 20_000
 ANSWER = "answer."  # query prefix of form-answer filters
 FIELD_NAME = re.compile(r"^[A-Za-z_][\w-]*(?:\.[\w-]+)*$")
 
@@ -74,7 +64,7 @@ class RegistrationFilters(Query):
     status: Literal["pending", "approved", "rejected", "waitlisted", "withdrawn"] | None = None
     q: str | None = Field(None, min_length=1, max_length=200, description="Text in name or email.")
     after: int | None = Field(None, ge=0, description="`next_after` of the previous page.")
-    limit: int = Field(50, ge=1, le=store.MAX_PAGE)
+    limit: int = Field(50, ge=1, le=registrations.MAX_PAGE)
 
 
 class DecisionBody(Body):
@@ -93,61 +83,7 @@ class ExportBody(Body):
     status: Literal["pending", "approved", "rejected", "waitlisted", "withdrawn"] | None = None
 
 
-def _accepted(job, **extra) -> dict:
-    return {"job_id": job.id, "status_url": f"/jobs/{job.id}", "job": job_json(job), **extra}
-
-
 # --- registering ----------------------------------------------------------------------
-
-
-def register(caller, conference_id: str, body: RegisterBody, idempotency_key: str | None):
-    """Validate and store a pending registration, then start its approval job."""
-    conference = conference_store.get_conference(caller.tenant_id, conference_id,
-                                                 visible_to_attendees=not caller.is_staff)
-    if conference.status not in OPEN_STATUSES:
-        raise Conflict(f"Registration is closed: the conference is {conference.status}.",
-                       code="registration_closed")
-    form = form_store.current(caller.tenant_id, str(conference.id))
-    answers = body.answers
-    if form is not None:
-        review = amis.review_submission(form.schema, answers)
-        if not review.valid:
-            raise ValidationFailed.for_fields(
-                {f"answers.{name}": messages for name, messages in review.errors.items()},
-                "Some answers are invalid.")
-        answers = review.cleaned
-    elif answers:
-        raise ValidationFailed.for_fields({"answers": ["This conference has no form to answer."]})
-    user_id, email, name = _registrant(caller, body)
-    seating = wishes_fields(body.seating.model_dump(exclude_unset=True)) if body.seating else {}
-    check_wishes(caller, str(conference.id), seating)
-    registration = store.create_registration(
-        caller.tenant_id, str(conference.id),
-        seq=conference_store.next_registration_seq(caller.tenant_id, str(conference.id)),
-        registered_by=caller.user_id, user_id=user_id, email=email, name=name, answers=answers,
-        form_version=form.version if form else None, invite_code=body.invite_code, seating=seating)
-    try:
-        job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
-                        {"conference_id": str(conference.id), "registration_id": str(registration.id)},
-                        idempotency_key=idempotency_key)
-    except ServiceUnavailable:
-        store.delete_unannounced(caller.tenant_id, registration.id)
-        raise
-    announce([registration])
-    return job, store.full_view(registration)
-
-
-def _registrant(caller, body: RegisterBody) -> tuple[str | None, str | None, str]:
-    """Who is registered: the caller, or (staff only) the person named by ``email``."""
-    if body.email is not None:
-        if not caller.is_staff:
-            raise Forbidden("Only staff register other people.", code="missing_role")
-        email = user_store.normalise_email(body.email)
-        user = user_store.User.objects(email=email).first()
-        member = user is not None and "attendee" in user_store.roles_in(caller.tenant_id, user)
-        return (str(user.id) if member else None), email, (body.name or "").strip()
-    user = user_store.get_user(caller.user_id)
-    return caller.user_id, user.email, (body.name or user.name or "").strip()
 
 
 @bp.post("/conferences/<conference_id:str>/registrations")
@@ -165,9 +101,12 @@ def _registrant(caller, body: RegisterBody) -> tuple[str | None, str | None, str
 @idempotent
 async def create_registration(request, conference_id: str):
     body = parse_body(request, RegisterBody)
-    job, view = await offload.run_sync(register, request.ctx.principal, conference_id, body,
-                                       request.headers.get("Idempotency-Key"))
-    return json(_accepted(job, registration=view), status=202)
+    job, view = await offload.run_sync(
+        registrations.register, request.ctx.principal, conference_id, answers=body.answers,
+        invite_code=body.invite_code, email=body.email, name=body.name,
+        seating=body.seating.model_dump(exclude_unset=True) if body.seating else None,
+        idempotency_key=request.headers.get("Idempotency-Key"))
+    return json(accepted(job, registration=view), status=202)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -191,20 +130,9 @@ async def list_registrations(request, conference_id: str):
     if bad:
         raise ValidationFailed.for_fields({f"{ANSWER}{name}": ["Not a form field name."] for name in bad})
     filters = parse_query(request, RegistrationFilters, skip=lambda key: key.startswith(ANSWER))
-    caller = request.ctx.principal
-
-    def page():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id,
-                                                     visible_to_attendees=not caller.is_staff)
-        found = store.list_registrations(
-            caller.tenant_id, str(conference.id), status=filters.status, text=filters.q,
-            answers=answers, user_id=None if caller.is_staff else caller.user_id,
-            after_seq=filters.after, limit=filters.limit)
-        positions = store.waitlist_positions(found)
-        return found, [store.public_view(r, waitlist_position=positions.get(r.id)) for r in found]
-
-    found, views = await offload.run_sync(page)
-    next_after = found[-1].seq if len(found) == filters.limit else None
+    views, next_after = await offload.run_sync(
+        registrations.list_page, request.ctx.principal, conference_id, status=filters.status,
+        text=filters.q, answers=answers, after=filters.after, limit=filters.limit)
     return json({"items": views, "next_after": next_after})
 
 
@@ -213,48 +141,26 @@ async def list_registrations(request, conference_id: str):
                     response=[json_response(RegistrationView), *ERRORS(401, 404)])
 @authenticated()
 async def get_registration(request, registration_id: str):
-    caller = request.ctx.principal
-
-    def read():
-        return store.full_view(store.get_registration(
-            caller.tenant_id, registration_id, user_id=None if caller.is_staff else caller.user_id))
-
-    return json(await offload.run_sync(read))
+    return json(await offload.run_sync(registrations.get_one, request.ctx.principal,
+                                       registration_id))
 
 
 @bp.get("/tickets/<code:str>")
 @openapi.definition(summary="Look a ticket code up (staff, e.g. at the door)", tag="registrations",
                     response=[json_response(RegistrationView), *ERRORS(401, 403, 404)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def get_ticket(request, code: str):
-    caller = request.ctx.principal
-    registration = await offload.run_sync(store.get_by_ticket, caller.tenant_id, code)
-    return json(await offload.run_sync(store.full_view, registration))
+    return json(await offload.run_sync(registrations.ticket, request.ctx.principal, code))
 
 
 # --- deciding -------------------------------------------------------------------------
 
 
-def _start_decision(caller, conference_id: str, ids: list[str], action: str, reason: str,
-                    idempotency_key: str | None):
-    return start_job(caller.tenant_id, caller.user_id, "registrations.staff_decision",
-                     {"conference_id": conference_id, "registration_ids": ids, "action": action,
-                      "reason": reason}, idempotency_key=idempotency_key)
-
-
 async def _decide_one(request, registration_id: str, action: str):
     body = parse_body(request, ReasonBody)
-    caller = request.ctx.principal
-
-    def start():
-        registration = store.get_registration(caller.tenant_id, registration_id)
-        if registration.status not in store.DECIDABLE:
-            raise Conflict(f"The registration is already {registration.status}.",
-                           code="already_decided")
-        return _start_decision(caller, registration.conference_id, [str(registration.id)], action,
-                               body.reason, request.headers.get("Idempotency-Key"))
-
-    return json(_accepted(await offload.run_sync(start)), status=202)
+    job = await offload.run_sync(decisions.start_decision, request.ctx.principal, registration_id,
+                                 action, body.reason, request.headers.get("Idempotency-Key"))
+    return json(accepted(job), status=202)
 
 
 @bp.post("/registrations/<registration_id:str>/approve")
@@ -262,7 +168,7 @@ async def _decide_one(request, registration_id: str, action: str):
                     tag="registrations", body=json_body(ReasonBody),
                     response=[json_response(JobAccepted, status=202, description="Accepted"),
                               *ERRORS(400, 401, 403, 404, 409, 422, 503)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 @idempotent
 async def approve(request, registration_id: str):
     return await _decide_one(request, registration_id, "approve")
@@ -273,7 +179,7 @@ async def approve(request, registration_id: str):
                     tag="registrations", body=json_body(ReasonBody),
                     response=[json_response(JobAccepted, status=202, description="Accepted"),
                               *ERRORS(400, 401, 403, 404, 409, 422, 503)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 @idempotent
 async def reject(request, registration_id: str):
     return await _decide_one(request, registration_id, "reject")
@@ -288,23 +194,17 @@ async def reject(request, registration_id: str):
     body=json_body(DecisionBody),
     response=[json_response(JobAccepted, status=202, description="Accepted"),
               *ERRORS(400, 401, 403, 404, 413, 422, 503)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 @idempotent
 async def decide_many(request, conference_id: str):
     body = parse_body(request, DecisionBody)
     if (body.registration_ids is None) == (body.status is None):
         raise ValidationFailed.for_fields({"registration_ids": ["Give registration_ids or status."]})
-    caller = request.ctx.principal
-
-    def start():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        cid = str(conference.id)
-        ids = body.registration_ids or store.ids_with_status(caller.tenant_id, cid, body.status,
-                                                             limit=BULK_LIMIT)
-        return _start_decision(caller, cid, list(dict.fromkeys(ids)), body.action, body.reason,
-                               request.headers.get("Idempotency-Key"))
-
-    return json(_accepted(await offload.run_sync(start)), status=202)
+    job = await offload.run_sync(
+        decisions.start_decisions, request.ctx.principal, conference_id, action=body.action,
+        reason=body.reason, registration_ids=body.registration_ids, status=body.status,
+        idempotency_key=request.headers.get("Idempotency-Key"))
+    return json(accepted(job), status=202)
 
 
 @bp.post("/registrations/<registration_id:str>/withdraw")
@@ -314,21 +214,8 @@ async def decide_many(request, conference_id: str):
     response=[json_response(Withdrawn), *ERRORS(401, 404, 409, 503)])
 @authenticated()
 async def withdraw(request, registration_id: str):
-    caller = request.ctx.principal
-
-    def run():
-        done = store.withdraw(caller.tenant_id, registration_id, caller.user_id,
-                              user_id=None if caller.is_staff else caller.user_id)
-        announce([done])
-        view = store.full_view(done)
-        if seats.release(caller.tenant_id, done.conference_id, str(done.id)) is not None:
-            events.seat_updated(caller.tenant_id, done.conference_id, str(done.id), done.user_id,
-                                None)
-        job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
-                        {"conference_id": done.conference_id})
-        return view, job
-
-    view, job = await offload.run_sync(run)
+    view, job = await offload.run_sync(registrations.withdraw, request.ctx.principal,
+                                       registration_id)
     return json({"registration": view, "promotion_job_id": job.id})
 
 
@@ -340,29 +227,22 @@ async def withdraw(request, registration_id: str):
                     tag="registrations", body=json_body(ExportBody),
                     response=[json_response(JobAccepted, status=202, description="Accepted"),
                               *ERRORS(400, 401, 403, 404, 422, 503)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 @idempotent
 async def export(request, conference_id: str):
     body = parse_body(request, ExportBody)
-    caller = request.ctx.principal
-
-    def start():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        return start_job(caller.tenant_id, caller.user_id, "registrations.export",
-                         {"conference_id": str(conference.id), "status": body.status},
-                         idempotency_key=request.headers.get("Idempotency-Key"))
-
-    return json(_accepted(await offload.run_sync(start)), status=202)
+    job = await offload.run_sync(exports.start_export, request.ctx.principal, conference_id,
+                                 body.status, request.headers.get("Idempotency-Key"))
+    return json(accepted(job), status=202)
 
 
 @bp.get("/exports/<job_id:str>")
 @openapi.definition(summary="Download an export produced by a job (staff)", tag="registrations",
                     response=[openapi.definitions.Response({"text/csv": str}, status=200),
                               *ERRORS(401, 403, 404)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def download(request, job_id: str):
-    caller = request.ctx.principal
-    found = await offload.run_sync(exports.get_export, caller.tenant_id, job_id)
+    found = await offload.run_sync(exports.get_export, request.ctx.principal, job_id)
     return raw(found.content.encode("utf-8"), content_type=f"{found.content_type}; charset=utf-8",
                headers={"Content-Disposition": f'attachment; filename="{found.filename}"'})
 
@@ -392,29 +272,18 @@ class InviteList(BaseModel):
 @openapi.definition(summary="Create invite codes (approve registrations under the `rules` policy)",
                     tag="registrations", body=json_body(InviteBody),
                     response=[json_response(InviteList, status=201), *ERRORS(400, 401, 403, 404, 422)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def create_invites(request, conference_id: str):
     body = parse_body(request, InviteBody)
-    caller = request.ctx.principal
-
-    def create():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        return [invites.public_view(code) for code in invites.create_codes(
-            caller.tenant_id, str(conference.id), count=body.count, max_uses=body.max_uses,
-            label=body.label, created_by=caller.user_id)]
-
-    return json({"items": await offload.run_sync(create)}, status=201)
+    codes = await offload.run_sync(invites.create_codes, request.ctx.principal, conference_id,
+                                   count=body.count, max_uses=body.max_uses, label=body.label)
+    return json({"items": codes}, status=201)
 
 
 @bp.get("/conferences/<conference_id:str>/invite-codes")
 @openapi.definition(summary="Invite codes of a conference and their use", tag="registrations",
                     response=[json_response(InviteList), *ERRORS(401, 403, 404)])
-@authenticated(*STAFF)
+@authenticated(*STAFF_ROLES)
 async def list_invites(request, conference_id: str):
-    caller = request.ctx.principal
-
-    def read():
-        conference = conference_store.get_conference(caller.tenant_id, conference_id)
-        return [invites.public_view(code) for code in invites.list_codes(caller.tenant_id, str(conference.id))]
-
-    return json({"items": await offload.run_sync(read)})
+    return json({"items": await offload.run_sync(invites.list_codes, request.ctx.principal,
+                                                 conference_id)})

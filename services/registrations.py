@@ -1,10 +1,24 @@
-"""Registrations: register, read, decide, withdraw, export."""
+"""Registrations: register, read, withdraw, and announce what changed.
+
+Deciding is the workers' job (:mod:`services.decisions`): registering stores a
+pending registration and starts its approval job; withdrawing is a single
+conditional update that frees the place at once and starts the waitlist's promotion.
+"""
 
 from __future__ import annotations
 
+from meeteasy.errors import Conflict, ServiceUnavailable, ValidationFailed
+from models import amis, forms, seat_assignments, users
+from models import conferences as conference_records
 from models import registrations as registration_records
-from models.registrations import Registration
+from models.jobs import Job
+from models.registrations import MAX_PAGE, Registration  # noqa: F401  (the API's page limit)
 from services import events, plugins
+from services.access import Caller, conference_for, require_staff
+from services.jobs import start_job
+from services.seating_wishes import check_wishes, wishes_fields
+
+OPEN_STATUSES = ("published", "ongoing")
 
 
 def announce(registrations: list[Registration]) -> None:
@@ -19,3 +33,108 @@ def announce(registrations: list[Registration]) -> None:
     for event, view, user_id in changes:
         events.registration_changed(event, view, tenant_id=tenant_id, user_id=user_id)
     plugins.notify(tenant_id, [(event, view) for event, view, _ in changes])
+
+
+# --- registering ------------------------------------------------------------------------
+
+
+def register(caller: Caller, conference_id: str, *, answers: dict, invite_code: str | None,
+             email: str | None, name: str | None, seating: dict | None,
+             idempotency_key: str | None) -> tuple[Job, dict]:
+    """Validate and store a pending registration, then start its approval job.
+
+    ``email`` (staff only) registers someone else; ``seating`` holds the seating
+    wishes as the client gave them. Returns the job and the registration's view."""
+    conference = conference_for(caller, conference_id)
+    if conference.status not in OPEN_STATUSES:
+        raise Conflict(f"Registration is closed: the conference is {conference.status}.",
+                       code="registration_closed")
+    form = forms.current(caller.tenant_id, str(conference.id))
+    if form is not None:
+        review = amis.review_submission(form.schema, answers)
+        if not review.valid:
+            raise ValidationFailed.for_fields(
+                {f"answers.{field}": messages for field, messages in review.errors.items()},
+                "Some answers are invalid.")
+        answers = review.cleaned
+    elif answers:
+        raise ValidationFailed.for_fields({"answers": ["This conference has no form to answer."]})
+    user_id, email, name = _registrant(caller, email, name)
+    seating = wishes_fields(seating) if seating else {}
+    check_wishes(caller, str(conference.id), seating)
+    registration = registration_records.create_registration(
+        caller.tenant_id, str(conference.id),
+        seq=conference_records.next_registration_seq(caller.tenant_id, str(conference.id)),
+        registered_by=caller.user_id, user_id=user_id, email=email, name=name, answers=answers,
+        form_version=form.version if form else None, invite_code=invite_code, seating=seating)
+    try:
+        job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
+                        {"conference_id": str(conference.id), "registration_id": str(registration.id)},
+                        idempotency_key=idempotency_key)
+    except ServiceUnavailable:
+        registration_records.delete_unannounced(caller.tenant_id, registration.id)
+        raise
+    announce([registration])
+    return job, registration_records.full_view(registration)
+
+
+def _registrant(caller: Caller, email: str | None, name: str | None
+                ) -> tuple[str | None, str | None, str]:
+    """Who is registered: the caller, or (staff only) the person named by ``email``."""
+    if email is not None:
+        require_staff(caller, "register other people")
+        email = users.normalise_email(email)
+        user = users.User.objects(email=email).first()
+        member = user is not None and "attendee" in users.roles_in(caller.tenant_id, user)
+        return (str(user.id) if member else None), email, (name or "").strip()
+    user = users.get_user(caller.user_id)
+    return caller.user_id, user.email, (name or user.name or "").strip()
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def list_page(caller: Caller, conference_id: str, *, status: str | None, text: str | None,
+              answers: dict[str, str], after: int | None, limit: int
+              ) -> tuple[list[dict], int | None]:
+    """A page of a conference's registrations in arrival order (attendees: their own),
+    with live waitlist positions, and the ``after`` cursor of the next page."""
+    conference = conference_for(caller, conference_id)
+    found = registration_records.list_registrations(
+        caller.tenant_id, str(conference.id), status=status, text=text, answers=answers,
+        user_id=caller.own_only, after_seq=after, limit=limit)
+    positions = registration_records.waitlist_positions(found)
+    views = [registration_records.public_view(r, waitlist_position=positions.get(r.id))
+             for r in found]
+    return views, (found[-1].seq if len(found) == limit else None)
+
+
+def get_one(caller: Caller, registration_id: str) -> dict:
+    """One registration's view (attendees: only their own)."""
+    return registration_records.full_view(registration_records.get_registration(
+        caller.tenant_id, registration_id, user_id=caller.own_only))
+
+
+def ticket(caller: Caller, code: str) -> dict:
+    """The registration a ticket code belongs to (staff, e.g. at the door)."""
+    require_staff(caller, "look tickets up")
+    return registration_records.full_view(registration_records.get_by_ticket(caller.tenant_id,
+                                                                             code))
+
+
+# --- withdrawing ------------------------------------------------------------------------
+
+
+def withdraw(caller: Caller, registration_id: str) -> tuple[dict, Job]:
+    """Withdraw a registration (attendees: their own): its ticket is void and its seat
+    free at once; then a job promotes the waitlist. Returns its view and that job."""
+    done = registration_records.withdraw(caller.tenant_id, registration_id, caller.user_id,
+                                         user_id=caller.own_only)
+    announce([done])
+    view = registration_records.full_view(done)
+    if seat_assignments.release(caller.tenant_id, done.conference_id, str(done.id)) is not None:
+        events.seat_updated(caller.tenant_id, done.conference_id, str(done.id), done.user_id,
+                            None)
+    job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
+                    {"conference_id": done.conference_id})
+    return view, job

@@ -8,12 +8,12 @@ import uuid
 import pytest
 
 from meeteasy import embedded
-from models import activity, exports
-from models import plugins as plugin_store
-from models import registrations as store
+from meeteasy.redisconn import get_redis
+from models import activity, exports, registrations
+from models import plugins as plugin_activations
 from models.jobs import Job
-from tasks import registrations as approval
-from tasks.exports import registrations_csv
+from services import decisions
+from services.exports import registrations_csv
 from services.plugins import deliver
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import Stack, wait_for_job
@@ -22,27 +22,56 @@ from tests.integration.test_registrations import create_pending, make_conference
 
 def snapshot(tenant, conference_id):
     return {str(r.id): (r.status, r.ticket_code, r.waitlist_seq, len(r.history))
-            for r in store.Registration.objects(tenant_id=tenant.id, conference_id=conference_id)}
+            for r in registrations.Registration.objects(tenant_id=tenant.id,
+                                                        conference_id=conference_id)}
 
 
 def test_apply_policy_twice_decides_once(stack, tenant):
     conference_id = make_conference(tenant, capacity=3, waitlist=True, form=None)
     create_pending(tenant, conference_id, 5)
-    first = approval.apply_policy(tenant.id, conference_id)
+    first = decisions.apply_policy(tenant.id, conference_id)
     after_first = snapshot(tenant, conference_id)
-    second = approval.apply_policy(tenant.id, conference_id)
+    second = decisions.apply_policy(tenant.id, conference_id)
     assert sorted(r.status for r in first) == ["approved"] * 3 + ["waitlisted"] * 2
     assert second == []
     assert snapshot(tenant, conference_id) == after_first
+
+
+def test_plugins_are_asked_before_the_conference_lock_is_taken(stack, tenant, monkeypatch):
+    """No plugin code runs while the conference's places are held: each batch is asked
+    about first, then decided under the lock with the answers, in arrival order."""
+    conference_id = make_conference(tenant, mode="rules", plugin_rules=True,
+                                    email_domains=["allowed.example"], rules_fallback="reject",
+                                    form=None)
+    ids = create_pending(tenant, conference_id, 5)
+    allowed = registrations.Registration.objects(tenant_id=tenant.id, id=ids[2]).modify(
+        new=True, set__email="ada@allowed.example")
+    lock = f"meeteasy:lock:{tenant.id}:conference:{conference_id}:places"
+    asked = []
+
+    def ask(tenant_id, hook, *, registration, conference):
+        asked.append((registration["id"], bool(get_redis().exists(lock))))
+        assert hook == "registration.approval_rule" and conference["id"] == conference_id
+        return ("vetting", "approve") if registration["seq"] % 2 else None
+
+    monkeypatch.setattr(decisions.registry, "ask", ask)
+    monkeypatch.setattr(decisions, "BATCH", 2)
+    moved = decisions.apply_policy(tenant.id, conference_id)
+    assert [rid for rid, _ in asked] == [rid for rid in ids if rid != str(allowed.id)]
+    assert [held for _, held in asked] == [False] * 4
+    assert [str(r.id) for r in moved] == ids
+    assert [(r.status, r.decided_by) for r in moved] == [
+        ("approved", "rules") if r.id == allowed.id else
+        ("approved", "plugin:vetting") if r.seq % 2 else ("rejected", "rules") for r in moved]
 
 
 def test_staff_decision_twice_decides_once(stack, tenant):
     conference_id = make_conference(tenant, mode="manual", form=None)
     ids = create_pending(tenant, conference_id, 4)
     staff = tenant.users["staff"].id
-    first = approval.staff_decide(tenant.id, conference_id, ids, "approve", staff)
+    first = decisions.staff_decide(tenant.id, conference_id, ids, "approve", staff)
     after_first = snapshot(tenant, conference_id)
-    second = approval.staff_decide(tenant.id, conference_id, ids, "approve", staff)
+    second = decisions.staff_decide(tenant.id, conference_id, ids, "approve", staff)
     assert first == {"approved": 4, "rejected": 0, "skipped": []}
     assert second["approved"] == 0
     assert [item["reason"] for item in second["skipped"]] == ["already approved"] * 4
@@ -63,9 +92,9 @@ def test_export_twice_keeps_one_file(stack, tenant):
 def test_plugin_delivery_twice_is_recorded_once(stack, tenant):
     conference_id = make_conference(tenant, form=None)
     registration_id = create_pending(tenant, conference_id, 1)[0]
-    plugin_store.set_activation(tenant.id, "activity_log", enabled=True, config={},
-                                updated_by=tenant.users["tenant_admin"].id)
-    view = store.full_view(store.get_registration(tenant.id, registration_id))
+    plugin_activations.set_activation(tenant.id, "activity_log", enabled=True, config={},
+                                      updated_by=tenant.users["tenant_admin"].id)
+    view = registrations.full_view(registrations.get_registration(tenant.id, registration_id))
     arguments = {"registration": view, "event_id": uuid.uuid4().hex}
     event = {"hook": "registration.created", "arguments": arguments}
     outcomes = [deliver(tenant.id, [event]) for _ in range(2)]
@@ -105,13 +134,14 @@ def test_bulk_approval_survives_a_killed_worker(bulk_stack):
             assert time.monotonic() < deadline, "the bulk job never reported progress"
             time.sleep(0.05)
         bulk_stack.kill("worker1")
-        decided_before_kill = store.count_status(tenant.id, conference_id, "approved")
+        decided_before_kill = registrations.count_status(tenant.id, conference_id, "approved")
         bulk_stack.start_worker("worker2")
         job = wait_for_job(client, job_id, timeout=150)
 
     assert 0 < decided_before_kill < 2000
     assert job["state"] == "succeeded" and job["attempts"] == 2
-    regs = list(store.Registration.objects(tenant_id=tenant.id, conference_id=conference_id))
+    regs = list(registrations.Registration.objects(tenant_id=tenant.id,
+                                                   conference_id=conference_id))
     assert [r.status for r in regs] == ["approved"] * 2000
     assert all([h.to for h in r.history] == ["pending", "approved"] for r in regs)
     assert len({r.ticket_code for r in regs}) == 2000

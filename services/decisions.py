@@ -1,0 +1,298 @@
+"""Deciding a conference's places: the approval policy's pass, the waitlist, staff decisions.
+
+Every decision about a conference's places is taken under one Redis lock per
+conference, in arrival order, so the approved count never exceeds capacity and
+the waitlist keeps its order however many workers run. Each decision is also a
+conditional update (models/registrations.py), so a redelivered or re-run job
+finds the work done and does nothing twice.
+
+No plugin code runs under the lock: the ``registration.approval_rule`` plugins are
+asked about a batch with the lock let go, and the batch is then decided under it
+with their answers. Spending an invite code (a write) stays under the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from redis.lock import Lock
+
+from meeteasy import locks
+from meeteasy.errors import Conflict, TransientError, ValidationFailed
+from models import conferences, invites, registrations
+from models.conferences import Conference
+from models.jobs import Job
+from models.registrations import Registration
+from plugins import registry
+from services import approval
+from services.access import Caller, require_staff
+from services.jobs import start_job
+from services.registrations import announce
+
+LOCK_TIMEOUT = 15  # seconds a holder keeps the lock per batch; a dead holder's lock expires then
+LOCK_WAIT = 20  # seconds to wait for it (longer than LOCK_TIMEOUT) before the job is retried
+BATCH = 100
+BULK_LIMIT = 20_000  # registrations one staff decision may name, or find by status
+
+
+@contextmanager
+def conference_lock(tenant_id: str, conference_id: str) -> Iterator[Lock]:
+    """The conference's places, held by one task at a time. A holder renews it for each
+    batch (``lock.reacquire()``), so a dead holder blocks the others for LOCK_TIMEOUT at most."""
+    busy = TransientError("The conference's places are being decided by another task.")
+    with locks.held(f"meeteasy:lock:{tenant_id}:conference:{conference_id}:places",
+                    timeout=LOCK_TIMEOUT, wait=LOCK_WAIT, busy=busy) as lock:
+        yield lock
+
+
+class Places:
+    """Free places of a conference while its lock is held (None: unlimited)."""
+
+    def __init__(self, conference: Conference):
+        self.conference = conference
+        approved = registrations.count_status(conference.tenant_id, str(conference.id), "approved")
+        self.free = None if conference.capacity is None else max(0, conference.capacity - approved)
+
+    def take(self) -> bool:
+        if self.free is None:
+            return True
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+
+def promote_waitlist(places: Places) -> list[Registration]:
+    """Fill free places from the waitlist, first come first served."""
+    if places.free == 0:
+        return []
+    conference = places.conference
+    limit = places.free if places.free is not None else registrations.MAX_PAGE
+    waiting = registrations.next_waitlisted(conference.tenant_id, str(conference.id), limit=limit)
+    decisions = [registrations.Decision(r.id, "approved", "A place became free.")
+                 for r in waiting if places.take()]
+    return registrations.decide_many(conference.tenant_id, decisions, by="waitlist",
+                                     from_statuses=("waitlisted",))
+
+
+# --- the approval policy's pass ---------------------------------------------------------
+
+
+def run_policy(tenant_id: str, conference_id: str, registration_id: str | None = None) -> dict:
+    """The approval job: decide the conference's new registrations and announce them;
+    with ``registration_id``, report that one.
+
+    A registration's job often finds that another job already decided it (one pass
+    under the lock decides every registration waiting); it then skips the lock."""
+    registration = (registrations.get_registration(tenant_id, registration_id)
+                    if registration_id else None)
+    moved = []
+    if registration is None or not registration.policy_checked:
+        moved = apply_policy(tenant_id, conference_id)
+        announce(moved)
+        if registration is not None:
+            # The pass may have decided it: it is among those that moved, or else it was
+            # left for staff or decided by another pass, and only a read can tell.
+            registration = next((r for r in moved if r.id == registration.id), None) \
+                or registrations.get_registration(tenant_id, registration_id)
+            if not registration.policy_checked and registration.status == "pending":
+                # An earlier arrival is still being written: decide after it (retried shortly).
+                raise TransientError("Waiting for earlier registrations to be stored.")
+    result = {"decided": len(moved)}
+    if registration is not None:
+        result["registration"] = registrations.full_view(registration)
+    return result
+
+
+def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
+    """Under the conference's lock: promote the waitlist into free places, then decide
+    every registration the policy has not seen yet, in arrival order, a batch at a
+    time. Returns the registrations it moved (the caller announces them).
+
+    No plugin is asked under the lock. When the pass reaches a registration that the
+    plugins may decide and were not asked about, it lets the lock go, asks them about
+    the next batch, and goes on under the lock again with their answers (so a
+    conference whose plugins decide takes the lock once more per batch; the others
+    pay nothing)."""
+    moved: list[Registration] = []
+    promoted, answers = False, {}
+    while True:
+        with conference_lock(tenant_id, conference_id) as lock:
+            conference = conferences.get_conference(tenant_id, conference_id)
+            places = Places(conference)
+            if not promoted:
+                moved += promote_waitlist(places)
+                promoted = True
+            watermark = conference.decided_seq
+            ask_first = False
+            while batch := registrations.unchecked_pending(tenant_id, conference_id, BATCH):
+                lock.reacquire()
+                usable = approval.in_arrival_order(batch, watermark)
+                asked = _answered(conference, usable, answers)
+                ask_first = len(asked) < len(usable)
+                if not asked:
+                    break
+                watermark = max(watermark, asked[-1].seq)
+                moved += _decide(conference, places, asked, answers)
+                conferences.set_decided_seq(tenant_id, conference_id, watermark)
+                if len(asked) < len(batch):
+                    break
+        if not ask_first:
+            break
+        answers = plugin_answers(tenant_id, conference_id)
+    return sorted(moved, key=lambda r: r.seq)
+
+
+def plugin_answers(tenant_id: str, conference_id: str) -> dict:
+    """What the ``registration.approval_rule`` plugins say of the next batch the policy
+    will decide, asked with no lock held: registration id → the first answer
+    (plugin, answer), or None when no plugin answered. Only registrations that can
+    reach the plugin rule are asked (an invite code's bearer too: whether the code is
+    valid is only known by spending it, under the lock)."""
+    conference = conferences.get_conference(tenant_id, conference_id)
+    if not approval.plugin_rules_on(conference.policy):
+        return {}
+    batch = approval.in_arrival_order(
+        registrations.unchecked_pending(tenant_id, conference_id, BATCH), conference.decided_seq)
+    conference_view = conferences.public_view(conference)
+    return {registration.id: registry.ask(
+                tenant_id, "registration.approval_rule",
+                registration=registrations.public_view(registration), conference=conference_view)
+            for registration in batch if approval.may_ask_plugins(conference, registration)}
+
+
+def _answered(conference: Conference, usable: list[Registration], answers: dict
+              ) -> list[Registration]:
+    """The registrations of ``usable`` up to the first that the plugins may decide and
+    that they were not asked about (not yet, or not since it became next)."""
+    for index, registration in enumerate(usable):
+        if registration.id not in answers and approval.may_ask_plugins(conference, registration):
+            return usable[:index]
+    return usable
+
+
+def _decide(conference: Conference, places: Places, batch: list[Registration],
+            answers: dict) -> list[Registration]:
+    """Decide a batch by the policy, with the plugins' answers, within the free places."""
+    tenant_id, conference_id = conference.tenant_id, str(conference.id)
+    by_actor: dict[str, list[registrations.Decision]] = {}
+    overflow = []
+    for registration in batch:
+        verdict = approval.policy_verdict(
+            conference, registration,
+            invite_valid=lambda r=registration: invites.redeem(tenant_id, conference_id,
+                                                               r.invite_code),
+            ask_plugins=lambda r=registration: answers[r.id])
+        if verdict.action == "approve" and not places.take():
+            overflow.append((registration, verdict.by))
+            continue
+        to = {"approve": "approved", "reject": "rejected", "wait": "checked"}[verdict.action]
+        by_actor.setdefault(verdict.by, []).append(
+            registrations.Decision(registration.id, to, verdict.reason))
+    for by, full in _overflow(conference, overflow).items():
+        by_actor.setdefault(by, []).extend(full)
+    moved = []
+    for by, decisions in by_actor.items():
+        moved += registrations.decide_many(tenant_id, decisions, by=by)
+    return moved
+
+
+def _overflow(conference: Conference, waiting: list[tuple[Registration, str]]
+              ) -> dict[str, list[registrations.Decision]]:
+    """Decisions for approvable registrations past capacity: the waitlist, in arrival
+    order (one block of waitlist numbers), or rejection when there is no waitlist."""
+    decisions: dict[str, list[registrations.Decision]] = {}
+    if not waiting:
+        return decisions
+    if conference.policy.waitlist:
+        last = conferences.next_waitlist_seq(conference.tenant_id, str(conference.id),
+                                             count=len(waiting))
+        first = last - len(waiting) + 1
+        for offset, (registration, by) in enumerate(waiting):
+            decisions.setdefault(by, []).append(registrations.Decision(
+                registration.id, "waitlisted", "The conference is full; you are on the waitlist.",
+                waitlist_seq=first + offset))
+    else:
+        for registration, by in waiting:
+            decisions.setdefault(by, []).append(
+                registrations.Decision(registration.id, "rejected", "The conference is full."))
+    return decisions
+
+
+# --- staff decisions --------------------------------------------------------------------
+
+
+def start_decision(caller: Caller, registration_id: str, action: str, reason: str,
+                   idempotency_key: str | None) -> Job:
+    """Staff approve or reject one registration: a job, started only while it is
+    still pending or waitlisted (409 ``already_decided`` otherwise)."""
+    require_staff(caller, "decide registrations")
+    registration = registrations.get_registration(caller.tenant_id, registration_id)
+    if registration.status not in registrations.DECIDABLE:
+        raise Conflict(f"The registration is already {registration.status}.",
+                       code="already_decided")
+    return _start_decision(caller, registration.conference_id, [str(registration.id)], action,
+                           reason, idempotency_key)
+
+
+def start_decisions(caller: Caller, conference_id: str, *, action: str, reason: str,
+                    registration_ids: list[str] | None, status: str | None,
+                    idempotency_key: str | None) -> Job:
+    """Staff approve or reject many registrations of a conference, named by id or all
+    of those in ``status``: one job, with progress."""
+    require_staff(caller, "decide registrations")
+    conference = conferences.get_conference(caller.tenant_id, conference_id)
+    cid = str(conference.id)
+    ids = registration_ids or registrations.ids_with_status(caller.tenant_id, cid, status,
+                                                            limit=BULK_LIMIT)
+    return _start_decision(caller, cid, list(dict.fromkeys(ids)), action, reason,
+                           idempotency_key)
+
+
+def _start_decision(caller: Caller, conference_id: str, ids: list[str], action: str, reason: str,
+                    idempotency_key: str | None) -> Job:
+    return start_job(caller.tenant_id, caller.user_id, "registrations.staff_decision",
+                     {"conference_id": conference_id, "registration_ids": ids, "action": action,
+                      "reason": reason}, idempotency_key=idempotency_key)
+
+
+def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str], action: str,
+                 staff_id: str, reason: str = "",
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    """Staff approve or reject registrations (pending or waitlisted), in chunks.
+
+    Approval respects capacity: once full, the rest are reported as skipped. Already
+    decided ones are skipped too, so re-running after a crash decides nothing twice."""
+    if action not in ("approve", "reject"):
+        raise ValidationFailed.for_fields({"action": ["Must be approve or reject."]})
+    outcome = {"approved": 0, "rejected": 0, "skipped": []}
+    seen: set[str] = set()
+    total = len(registration_ids)
+    for start in range(0, total, BATCH):
+        chunk = registration_ids[start:start + BATCH]
+        decisions = []
+        with conference_lock(tenant_id, conference_id):
+            places = Places(conferences.get_conference(tenant_id, conference_id))
+            for registration in registrations.by_ids(tenant_id, conference_id, chunk):
+                seen.add(str(registration.id))
+                if registration.status not in registrations.DECIDABLE:
+                    outcome["skipped"].append({"id": str(registration.id),
+                                               "reason": f"already {registration.status}"})
+                elif action == "reject":
+                    decisions.append(registrations.Decision(registration.id, "rejected",
+                                                            reason or "Rejected by staff."))
+                elif places.take():
+                    decisions.append(registrations.Decision(registration.id, "approved",
+                                                            reason or "Approved by staff."))
+                else:
+                    outcome["skipped"].append({"id": str(registration.id), "reason": "capacity reached"})
+            moved = registrations.decide_many(tenant_id, decisions, by=staff_id)
+        for registration in moved:
+            outcome[registration.status] += 1
+        announce(moved)
+        if progress:
+            progress(min(total, start + BATCH), total)
+    missing = set(registration_ids) - seen
+    outcome["skipped"] += [{"id": rid, "reason": "not found"} for rid in sorted(missing)]
+    return outcome
