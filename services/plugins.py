@@ -3,8 +3,8 @@
 Hook events reach plugins through tracked jobs (``plugins.deliver`` on the
 ``plugins`` queue): the work that fired them never waits for a plugin, a failed
 delivery shows in ``GET /jobs`` like any job, and an operator can retry it.
-Decision hooks (``registration.approval_rule``) are asked directly by the rule
-that needs the answer (:func:`plugins.registry.ask`).
+Decision hooks (``registration.approval_rule``) are asked directly, outside the
+conference lock, by the approval pass (:func:`services.decisions.plugin_answers`).
 """
 
 from __future__ import annotations
