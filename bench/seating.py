@@ -205,7 +205,7 @@ class Store:
 
         port = embedded.free_port()
         self.server = embedded.start_mongo(workdir / "mongodb", workdir / "mongodb.log", port=port)
-        os.environ.update(MEETEASY_MONGODB_URI=f"mongodb://127.0.0.1:{port}/?directConnection=true",
+        os.environ.update(MEETEASY_MONGODB_URI=embedded.mongo_url(port),
                           MEETEASY_MONGODB_DB="meeteasy_bench")
         from meeteasy import db
         from meeteasy.settings import get_settings

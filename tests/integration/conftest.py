@@ -24,7 +24,7 @@ MONGO_PORT = embedded.free_port()
 REDIS_PORT = embedded.free_port()
 WORKDIR = Path(tempfile.mkdtemp(prefix="meeteasy-tests-"))
 MONGODB_URI = os.environ.get("MEETEASY_TEST_MONGODB_URI") or \
-    f"mongodb://127.0.0.1:{MONGO_PORT}/?directConnection=true"
+    embedded.mongo_url(MONGO_PORT)
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 os.environ.update(TEST_SETTINGS)
 os.environ.update({
