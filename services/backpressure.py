@@ -20,8 +20,7 @@ of a limit that a burst may pass by what arrives within that interval.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
@@ -29,6 +28,7 @@ from redis.commands.core import Script
 
 from meeteasy.broker import QUEUES, ROUTES, app
 from meeteasy.errors import Overloaded, TooManyRequests
+from meeteasy.readings import Reading
 from meeteasy.redisconn import get_redis
 from meeteasy.settings import Settings, get_settings
 
@@ -79,24 +79,6 @@ def read_depths(client: redis.Redis, queues: Iterable[str], transport_options: d
     return {queue: sum(next(lengths) for _ in queue_lists) for queue, queue_lists in keys.items()}
 
 
-class DepthGauge:
-    """Every queue's depth, from ``read``, reused for ``ttl`` seconds. Threads that find
-    the reading stale at the same moment may each read; the last one is kept."""
-
-    def __init__(self, read: Callable[[], dict[str, int]], ttl: float,
-                 clock: Callable[[], float] = time.monotonic):
-        self._read, self._ttl, self._clock = read, ttl, clock
-        self._reading: tuple[float, dict[str, int]] | None = None
-
-    def depths(self) -> dict[str, int]:
-        now = self._clock()
-        reading = self._reading
-        if reading is None or now - reading[0] >= self._ttl:
-            reading = (now, self._read())
-            self._reading = reading
-        return reading[1]
-
-
 def limit_of(queue: str, settings: Settings) -> int:
     """How many jobs may wait in ``queue``; 0 for no limit."""
     return settings.queue_limit_overrides.get(queue, settings.queue_limit)
@@ -112,8 +94,8 @@ def retry_after(wait_seconds: float) -> int:
     return max(1, math.ceil(wait_seconds))
 
 
-_gauge = DepthGauge(lambda: read_depths(get_redis(), QUEUES, app.conf.broker_transport_options),
-                    DEPTH_TTL)
+_depths = Reading(lambda: read_depths(get_redis(), QUEUES, app.conf.broker_transport_options),
+                   DEPTH_TTL)
 
 
 def admit(tenant_id: str, user_id: str, kind: str) -> None:
@@ -122,7 +104,7 @@ def admit(tenant_id: str, user_id: str, kind: str) -> None:
     settings = get_settings()
     queue = ROUTES[kind]
     limit = limit_of(queue, settings)
-    if limit and is_full(_gauge.depths()[queue], limit):
+    if limit and is_full(_depths.get()[queue], limit):
         raise Overloaded(details={"queue": queue})
     if settings.user_job_rate and kind not in UNMETERED_KINDS:
         wait = _take_token(f"meeteasy:rate:{tenant_id}:{user_id}", settings.user_job_rate,

@@ -1,5 +1,5 @@
-"""Backpressure's plain parts: where kombu keeps a queue, when a queue is full, how long
-a queue reading is reused, and the limits read from the settings."""
+"""Backpressure's plain parts: where kombu keeps a queue, when a queue is full, and the
+limits read from the settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from kombu.transport.redis import Channel
 from pydantic import ValidationError
 
 from meeteasy.settings import Settings
-from services.backpressure import DepthGauge, is_full, limit_of, queue_keys, retry_after
+from services.backpressure import is_full, limit_of, queue_keys, retry_after
 
 
 def test_a_queue_lives_in_its_own_list_and_one_list_per_other_priority_step():
@@ -47,37 +47,3 @@ def test_retry_after_is_whole_seconds_and_never_zero():
     assert retry_after(0.01) == 1
     assert retry_after(1.0) == 1
     assert retry_after(1.2) == 2
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-def test_the_gauge_reuses_a_reading_until_it_is_ttl_old():
-    clock, readings = Clock(), iter([{"default": 1}, {"default": 7}])
-    gauge = DepthGauge(lambda: next(readings), ttl=0.2, clock=clock)
-    assert gauge.depths() == {"default": 1}
-    clock.now += 0.19
-    assert gauge.depths() == {"default": 1}
-    clock.now += 0.01
-    assert gauge.depths() == {"default": 7}
-
-
-def test_a_failed_reading_is_not_kept():
-    clock = Clock()
-    answers = iter([ConnectionError("redis is down"), {"default": 3}])
-
-    def read():
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    gauge = DepthGauge(read, ttl=0.2, clock=clock)
-    with pytest.raises(ConnectionError):
-        gauge.depths()
-    assert gauge.depths() == {"default": 3}
