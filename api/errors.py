@@ -31,9 +31,11 @@ _SANIC_CODES = {
 }
 
 
-# Redis unreachable, timing out or still loading its data after a restart, seen by
-# redis-py or by kombu publishing a task: the request may succeed once it is back.
-OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)
+# Redis unreachable, timing out, still loading its data after a restart, full
+# (maxmemory with noeviction) or a read-only replica during a failover, seen by redis-py
+# or by kombu publishing a task: the request may succeed once Redis is back.
+OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+           redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError, OperationalError)
 
 
 def error_body(code: str, message: str, details=None) -> dict:

@@ -3,8 +3,8 @@
 Overloaded, a platform that keeps accepting work fills its queues with jobs that no
 worker reaches in time, and the backlog slows every claim further: throughput
 collapses instead of levelling off (the Google SRE book, "Handling Overload"; Celery's
-docs on queue length). So before a job is recorded, :func:`admit` refuses it, with
-nothing written, when
+docs on queue length). So before a job is recorded (and before a registration is, for
+its approval job), :func:`admit` refuses it, with nothing written, when
 
 - its queue (``meeteasy.broker.ROUTES``) already holds its limit of waiting jobs
   (``MEETEASY_QUEUE_LIMIT``, ``MEETEASY_QUEUE_LIMITS``): 503 ``overloaded`` with
@@ -101,17 +101,23 @@ _depths = Reading(lambda: read_depths(get_redis(), QUEUES, app.conf.broker_trans
 def admit(tenant_id: str, user_id: str, kind: str) -> None:
     """Raise :class:`Overloaded` (503) or :class:`TooManyRequests` (429), both with
     Retry-After, rather than let a job of ``kind`` in that the platform cannot take."""
+    check_queue(kind)
     settings = get_settings()
-    queue = ROUTES[kind]
-    limit = limit_of(queue, settings)
-    if limit and is_full(_depths.get()[queue], limit):
-        raise Overloaded(details={"queue": queue})
     if settings.user_job_rate and kind not in UNMETERED_KINDS:
         wait = _take_token(f"meeteasy:rate:{tenant_id}:{user_id}", settings.user_job_rate,
                            settings.user_job_burst)
         if wait > 0:
             raise TooManyRequests("You are starting jobs faster than your share; slow down.",
                                   retry_after=retry_after(wait))
+
+
+def check_queue(kind: str) -> None:
+    """Raise :class:`Overloaded` if the queue of ``kind`` is full. An operation that
+    writes before it starts its job asks this first, so that a refusal writes nothing."""
+    queue = ROUTES[kind]
+    limit = limit_of(queue, get_settings())
+    if limit and is_full(_depths.get()[queue], limit):
+        raise Overloaded(details={"queue": queue})
 
 
 def _take_token(key: str, rate: float, burst: int) -> float:

@@ -16,6 +16,7 @@ import redis
 from meeteasy.broker import ROUTES
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import Stack, wait_for_job
+from tests.integration.test_registrations import make_conference, register
 
 LIMIT = 3
 PING_QUEUE = ROUTES["diagnostics.ping"]
@@ -47,6 +48,12 @@ def _job_ids(client) -> list[str]:
     return sorted(job["id"] for job in response.json()["items"])
 
 
+def _registrations(client, conference_id: str) -> list[dict]:
+    response = client.get(f"/conferences/{conference_id}/registrations")
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
 def _assert_refused(response, code: str, status: int) -> int:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
@@ -59,9 +66,11 @@ def _assert_refused(response, code: str, status: int) -> int:
 @pytest.mark.parametrize("platform", [{"MEETEASY_QUEUE_LIMITS": f"{PING_QUEUE}:{LIMIT}"}],
                          indirect=True)
 def test_a_full_queue_refuses_work_with_503_until_workers_drain_it(platform, private_redis):
-    tenant = make_tenant(platform, roles=("tenant_admin",))
+    tenant = make_tenant(platform)
+    conference_id = make_conference(tenant)
     broker = redis.Redis.from_url(private_redis.url)
-    with platform.client(tenant.tokens["tenant_admin"]["access_token"]) as client:
+    with platform.client(tenant.tokens["tenant_admin"]["access_token"]) as client, \
+            platform.client(tenant.tokens["attendee"]["access_token"]) as attendee:
         # No worker: each accepted ping waits in its queue until the queue is full. The web
         # process reuses a depth reading for a moment, so it may take a few past the limit.
         accepted = []
@@ -85,6 +94,12 @@ def test_a_full_queue_refuses_work_with_503_until_workers_drain_it(platform, pri
         _assert_refused(again, "overloaded", 503)
         assert broker.llen(PING_QUEUE) == len(accepted)
         assert _job_ids(client) == sorted(accepted)
+        # A registration's approval job goes to the same queue: refused, and no
+        # registration is left behind.
+        assert ROUTES["registrations.apply_policy"] == PING_QUEUE
+        _assert_refused(register(attendee, conference_id), "overloaded", 503)
+        assert _registrations(client, conference_id) == []
+        assert broker.llen(PING_QUEUE) == len(accepted)
 
         platform.start_worker()
         for job_id in accepted:
@@ -96,6 +111,10 @@ def test_a_full_queue_refuses_work_with_503_until_workers_drain_it(platform, pri
         assert "Idempotent-Replayed" not in retried.headers
         assert wait_for_job(client, retried.json()["job_id"])["state"] == "succeeded"
         assert _job_ids(client) == sorted([*accepted, retried.json()["job_id"]])
+        registered = register(attendee, conference_id)
+        assert registered.status_code == 202, registered.text
+        assert wait_for_job(attendee, registered.json()["job_id"])["state"] == "succeeded"
+        assert len(_registrations(client, conference_id)) == 1
 
 
 @pytest.mark.parametrize("platform", [{"MEETEASY_USER_JOB_RATE": "0.5",

@@ -42,6 +42,11 @@ def app():
     async def redis_down(request):
         raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
 
+    @application.get("/redis-full")
+    async def redis_full(request):
+        raise redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory > "
+                                                "'maxmemory'.")
+
     @application.get("/broker-down")
     async def broker_down(request):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
@@ -92,7 +97,7 @@ def test_an_error_without_retry_after_sends_none(app):
     assert "Retry-After" not in get(app, "/conflict").headers
 
 
-@pytest.mark.parametrize("path", ["/redis-down", "/broker-down"])
+@pytest.mark.parametrize("path", ["/redis-down", "/redis-full", "/broker-down"])
 def test_an_unreachable_broker_is_a_503_to_retry_not_a_500(app, path):
     response = get(app, path)
     assert response.status == 503
