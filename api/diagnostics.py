@@ -29,7 +29,7 @@ class PingBody(Body):
                 "MongoDB versions the worker sees.",
     body=json_body(PingBody),
     response=[json_response(JobAccepted, status=202, description="Accepted: follow the job"),
-              *ERRORS(400, 401, 403, 409, 413, 422, 503)],
+              *ERRORS(400, 401, 403, 409, 413, 422, 429, 503)],
 )
 @authenticated("tenant_admin")
 @idempotent

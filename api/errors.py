@@ -1,8 +1,9 @@
 """The single place where errors become HTTP responses.
 
 Domain errors keep their status and code; Sanic's own errors (unknown route,
-wrong method, oversize body, unreadable JSON) get the same shape; anything else
-is a logged 500 carrying only the request id.
+wrong method, oversize body, unreadable JSON) get the same shape; Redis (the broker)
+out of reach is a 503 with ``Retry-After``, like a domain ServiceUnavailable; anything
+else is a logged 500 carrying only the request id.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import logging
 import uuid
 
+import redis.exceptions
+from kombu.exceptions import OperationalError
 from sanic import Sanic, json
 from sanic.constants import HTTP_METHODS
 from sanic.exceptions import SanicException
 
-from meeteasy.errors import MeetEasyError
+from meeteasy.errors import MeetEasyError, ServiceUnavailable
 
 log = logging.getLogger("meeteasy.api")
 
@@ -28,8 +31,20 @@ _SANIC_CODES = {
 }
 
 
+# Redis unreachable, timing out, still loading its data after a restart, full
+# (maxmemory with noeviction) or a read-only replica during a failover, seen by redis-py
+# or by kombu publishing a task: the request may succeed once Redis is back.
+OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+           redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError, OperationalError)
+
+
 def error_body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+def error_response(error: MeetEasyError):
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return json({"error": error.to_dict()}, status=error.status, headers=headers)
 
 
 def install(app: Sanic) -> None:
@@ -48,7 +63,13 @@ def install(app: Sanic) -> None:
 
     @app.exception(MeetEasyError)
     async def domain_error(request, error: MeetEasyError):
-        return json({"error": error.to_dict()}, status=error.status)
+        return error_response(error)
+
+    @app.exception(*OUTAGES)
+    async def outage(request, error: Exception):
+        log.warning("%s %s: broker unavailable (%s) [request %s]", request.method, request.path,
+                    error, getattr(request.ctx, "request_id", None))
+        return error_response(ServiceUnavailable())
 
     @app.exception(SanicException)
     async def framework_error(request, error: SanicException):

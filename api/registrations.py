@@ -95,7 +95,7 @@ class ExportBody(Body):
                 "the job, or the `registration.*` events on the socket.",
     body=json_body(RegisterBody),
     response=[json_response(RegistrationAccepted, status=202, description="Accepted"),
-              *ERRORS(400, 401, 403, 404, 409, 413, 422, 503)],
+              *ERRORS(400, 401, 403, 404, 409, 413, 422, 429, 503)],
 )
 @authenticated()
 @idempotent
@@ -167,7 +167,7 @@ async def _decide_one(request, registration_id: str, action: str):
 @openapi.definition(summary="Approve a pending or waitlisted registration (a job)",
                     tag="registrations", body=json_body(ReasonBody),
                     response=[json_response(JobAccepted, status=202, description="Accepted"),
-                              *ERRORS(400, 401, 403, 404, 409, 422, 503)])
+                              *ERRORS(400, 401, 403, 404, 409, 422, 429, 503)])
 @authenticated(*STAFF_ROLES)
 @idempotent
 async def approve(request, registration_id: str):
@@ -178,7 +178,7 @@ async def approve(request, registration_id: str):
 @openapi.definition(summary="Reject a pending or waitlisted registration (a job)",
                     tag="registrations", body=json_body(ReasonBody),
                     response=[json_response(JobAccepted, status=202, description="Accepted"),
-                              *ERRORS(400, 401, 403, 404, 409, 422, 503)])
+                              *ERRORS(400, 401, 403, 404, 409, 422, 429, 503)])
 @authenticated(*STAFF_ROLES)
 @idempotent
 async def reject(request, registration_id: str):
@@ -193,7 +193,7 @@ async def reject(request, registration_id: str):
                 "Approval stops at capacity; the result lists what was skipped and why.",
     body=json_body(DecisionBody),
     response=[json_response(JobAccepted, status=202, description="Accepted"),
-              *ERRORS(400, 401, 403, 404, 413, 422, 503)])
+              *ERRORS(400, 401, 403, 404, 413, 422, 429, 503)])
 @authenticated(*STAFF_ROLES)
 @idempotent
 async def decide_many(request, conference_id: str):
@@ -211,7 +211,7 @@ async def decide_many(request, conference_id: str):
 @openapi.definition(
     summary="Withdraw a registration (attendees: their own); frees its place", tag="registrations",
     description="The ticket becomes void at once; a job then promotes the waitlist in order.",
-    response=[json_response(Withdrawn), *ERRORS(401, 404, 409, 503)])
+    response=[json_response(Withdrawn), *ERRORS(401, 404, 409, 429, 503)])
 @authenticated()
 async def withdraw(request, registration_id: str):
     view, job = await offload.run_sync(registrations.withdraw, request.ctx.principal,
@@ -226,7 +226,7 @@ async def withdraw(request, registration_id: str):
 @openapi.definition(summary="Export registrations as CSV (a job; download from /exports/{job_id})",
                     tag="registrations", body=json_body(ExportBody),
                     response=[json_response(JobAccepted, status=202, description="Accepted"),
-                              *ERRORS(400, 401, 403, 404, 422, 503)])
+                              *ERRORS(400, 401, 403, 404, 422, 429, 503)])
 @authenticated(*STAFF_ROLES)
 @idempotent
 async def export(request, conference_id: str):

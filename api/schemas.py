@@ -76,7 +76,10 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state, or a concurrent duplicate Idempotency-Key",
     413: "Body larger than MEETEASY_MAX_BODY_BYTES",
     422: "Invalid fields; details.fields names each one",
-    503: "A backing service is unavailable",
+    429: "This user starts jobs faster than MEETEASY_USER_JOB_RATE (`too_many_requests`), "
+         "nothing was started; try again after the Retry-After header's seconds",
+    503: "A backing service is unavailable, or the queue this work goes to is full "
+         "(`overloaded`, nothing was started); try again after the Retry-After header's seconds",
 }
 
 

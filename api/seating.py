@@ -207,7 +207,7 @@ async def get_map_csv(request, conference_id: str):
                 "their seat. Progress arrives as `job.updated`; the result lists who stayed "
                 "unseated and why, split parties and a quality score.",
     response=[json_response(JobAccepted, status=202, description="Accepted"),
-              *ERRORS(401, 403, 404, 409, 503)])
+              *ERRORS(401, 403, 404, 409, 429, 503)])
 @authenticated(*STAFF)
 @idempotent
 async def auto_assign(request, conference_id: str):

@@ -83,7 +83,8 @@ def _run(settings, stop: _StopRequest, services: list[embedded.Service]) -> int 
         return stop.code
     redis_url = settings.redis_url
     if not embedded.redis_answers(redis_url):
-        redis = embedded.start_redis(data_dir / "redis", data_dir / "logs" / "redis.log")
+        redis = embedded.start_redis(data_dir / "redis", data_dir / "logs" / "redis.log",
+                                     durable=True)
         services.append(redis)
         redis_url = redis.url
     if stop.requested:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from meeteasy import durability
 from meeteasy.settings import load_or_exit
 
 
@@ -19,6 +20,7 @@ def web() -> None:
     settings = load_or_exit()
     loader = AppLoader(factory=create_app)
     app = loader.load()
+    durability.warn_if_volatile(settings.redis_url)
     app.prepare(host=settings.api_host, port=settings.api_port, workers=settings.api_workers,
                 access_log=False, motd=False)
     Sanic.serve(primary=app, app_loader=loader)
@@ -40,8 +42,9 @@ def worker(celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker on every queue of the routing table (meeteasy.broker.ROUTES);
     other arguments go to `celery worker` as they are (e.g. `-c 4 --loglevel INFO`)."""
     from meeteasy.broker import QUEUES
-    from tasks.app import app
+    from tasks.app import app, settings
 
+    durability.warn_if_volatile(settings.redis_url)
     app.worker_main(["worker", "-E", "-Q", ",".join(QUEUES), *celery_args])
 
 

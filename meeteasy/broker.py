@@ -8,6 +8,8 @@ no connection.
 
 from __future__ import annotations
 
+import sys
+
 from celery import Celery
 from kombu import Queue
 
@@ -34,6 +36,10 @@ JOB_KINDS = frozenset({"diagnostics.ping", "registrations.apply_policy",
 # the workloads of those names.
 QUEUES = tuple(dict.fromkeys(("default", *ROUTES.values(), "ai", "analytics")))
 settings = load_or_exit()
+_unknown_queues = sorted(set(settings.queue_limit_overrides) - set(QUEUES))
+if _unknown_queues:
+    sys.exit(f"meeteasy: invalid setting MEETEASY_QUEUE_LIMITS: unknown queue(s) "
+             f"{', '.join(_unknown_queues)}; the queues are {', '.join(QUEUES)}")
 
 
 def restore_sweep_seconds(visibility_timeout: int) -> int:

@@ -85,15 +85,21 @@ def mongo_url(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
 
 
-def start_redis(workdir: Path, log_path: Path, port: int | None = None) -> Service:
-    """A private redis-server that keeps nothing on disk."""
+def start_redis(workdir: Path, log_path: Path, port: int | None = None, *,
+                durable: bool = False) -> Service:
+    """A private redis-server. ``durable``: append-only persistence in ``workdir``, fsync'd
+    every second, so that queued jobs outlive a restart (what `meeteasy dev` runs, and
+    what the README asks of a production Redis); otherwise it keeps nothing on disk
+    (the tests' default, for speed)."""
     command = shutil.which("redis-server")
     if command is None:
         raise RuntimeError("redis-server is not installed")
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
+    persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if durable else \
+        ["--appendonly", "no"]
     process = subprocess.Popen(
-        [command, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+        [command, "--bind", "127.0.0.1", "--port", str(port), "--save", "", *persistence,
          "--dir", str(workdir), "--logfile", str(log_path), "--daemonize", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         start_new_session=True)

@@ -3,7 +3,8 @@
 Every layer raises these; ``api/errors.py`` maps them to
 ``{"error": {"code", "message", "details"}}`` with :attr:`status`, and the base
 task turns them into a failed job with the same code and message. ``code`` is a
-stable machine-readable name: clients switch on it, so never rename one.
+stable machine-readable name: clients switch on it, so never rename one. An error
+with :attr:`retry_after` (seconds) tells the client when to try again (``Retry-After``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ class MeetEasyError(Exception):
     status = 500
     code = "internal_error"
     message = "Something went wrong."
+    retry_after: int | None = None
 
-    def __init__(self, message: str | None = None, *, details: Any = None, code: str | None = None):
+    def __init__(self, message: str | None = None, *, details: Any = None, code: str | None = None,
+                 retry_after: int | None = None):
         self.message = message or self.message
         self.details = details
         if code:
             self.code = code
+        if retry_after is not None:
+            self.retry_after = retry_after
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,10 +80,27 @@ class PayloadTooLarge(MeetEasyError):
     message = "The request body is too large."
 
 
+class TooManyRequests(MeetEasyError):
+    """One client's excess: it started jobs faster than its share."""
+
+    status = 429
+    code = "too_many_requests"
+    message = "Too many jobs started; try again later."
+    retry_after = 1
+
+
 class ServiceUnavailable(MeetEasyError):
     status = 503
     code = "service_unavailable"
     message = "A service MeetEasy depends on is unavailable; try again shortly."
+    retry_after = 5
+
+
+class Overloaded(ServiceUnavailable):
+    """A workload's queue is over its limit: new work is refused, nothing is recorded."""
+
+    code = "overloaded"
+    message = "The platform is at capacity for this kind of work; try again shortly."
 
 
 class TransientError(MeetEasyError):
@@ -87,6 +109,7 @@ class TransientError(MeetEasyError):
     status = 503
     code = "transient_error"
     message = "A temporary failure; the job will be retried."
+    retry_after = 5
 
 
 class JobCancelled(MeetEasyError):

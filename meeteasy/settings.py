@@ -86,6 +86,20 @@ class Settings(BaseSettings):
     queued_job_grace: int = Field(
         600, ge=1, description="A job still `queued` this long is sent again by the reaper.")
 
+    # --- overload -------------------------------------------------------------------
+    queue_limit: int = Field(
+        1000, ge=0, description="Jobs that may wait in one queue. A request that would start a "
+        "job on a fuller queue gets 503 `overloaded` with Retry-After, and nothing is recorded. "
+        "0: no limit.")
+    queue_limits: str | None = Field(
+        None, description="Per-queue limits overriding QUEUE_LIMIT, as "
+        "`queue:limit[,queue:limit...]` (e.g. `seating:200,plugins:0`).")
+    user_job_rate: float = Field(
+        0.0, ge=0, description="Jobs per second one user may start, on average; beyond it 429 "
+        "`too_many_requests` with Retry-After. 0: no per-user limit.")
+    user_job_burst: int = Field(
+        20, ge=1, description="Jobs one user may start at once before USER_JOB_RATE applies.")
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -108,6 +122,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with mongodb:// or mongodb+srv://")
         return value or None
 
+    @field_validator("queue_limits")
+    @classmethod
+    def _limits_format(cls, value: str | None) -> str | None:
+        if value:
+            parse_queue_limits(value)
+        return value or None
+
     @field_validator("jwt_keys")
     @classmethod
     def _keys_format(cls, value: str | None) -> str | None:
@@ -126,6 +147,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def queue_limit_overrides(self) -> dict[str, int]:
+        """queue → its own limit (QUEUE_LIMITS); other queues have QUEUE_LIMIT."""
+        return parse_queue_limits(self.queue_limits) if self.queue_limits else {}
+
+    @property
     def signing_keys(self) -> dict[str, str]:
         """kid → secret; the first entry signs new tokens."""
         return parse_jwt_keys(self.jwt_keys or _dev_jwt_key(self.data_dir))
@@ -139,6 +165,16 @@ def parse_jwt_keys(text: str) -> dict[str, str]:
             raise ValueError("must be kid:secret pairs separated by commas, secrets of 32+ chars")
         keys[kid] = secret
     return keys
+
+
+def parse_queue_limits(text: str) -> dict[str, int]:
+    limits: dict[str, int] = {}
+    for item in text.split(","):
+        queue, sep, limit = item.strip().partition(":")
+        if not sep or not queue.strip() or not limit.strip().isdigit():
+            raise ValueError("must be queue:limit pairs separated by commas, limits of 0 or more")
+        limits[queue.strip()] = int(limit)
+    return limits
 
 
 def _dev_jwt_key(data_dir: Path) -> str:

@@ -21,7 +21,7 @@ from meeteasy.errors import NotFound, ServiceUnavailable
 from models import jobs as job_records
 from models.base import utcnow
 from models.jobs import MAX_PAGE, Job, public_view  # noqa: F401  (the API's view of a job)
-from services import events
+from services import backpressure, events
 from services.access import Caller
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ def start_job(tenant_id: str, user_id: str, kind: str, args: dict | None = None,
     """Record a queued job and send its task; the task id is the job id."""
     if kind not in JOB_KINDS:
         raise NotFound(f"Unknown job kind {kind!r}.", code="unknown_job_kind")
+    backpressure.admit(tenant_id, user_id, kind)
     job = job_records.create_job(tenant_id, user_id, kind, args, idempotency_key)
     enqueue(job)
     return job

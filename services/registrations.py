@@ -13,7 +13,7 @@ from models import conferences as conference_records
 from models import registrations as registration_records
 from models.jobs import Job
 from models.registrations import MAX_PAGE, Registration  # noqa: F401  (the API's page limit)
-from services import events, plugins
+from services import backpressure, events, plugins
 from services.access import Caller, conference_for, require_staff
 from services.jobs import start_job
 from services.seating_wishes import check_wishes, wishes_fields
@@ -45,6 +45,7 @@ def register(caller: Caller, conference_id: str, *, answers: dict, invite_code: 
 
     ``email`` (staff only) registers someone else; ``seating`` holds the seating
     wishes as the client gave them. Returns the job and the registration's view."""
+    backpressure.check_queue("registrations.apply_policy")
     conference = conference_for(caller, conference_id)
     if conference.status not in OPEN_STATUSES:
         raise Conflict(f"Registration is closed: the conference is {conference.status}.",

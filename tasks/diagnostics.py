@@ -6,9 +6,8 @@ import socket
 import time
 from datetime import datetime
 
-from meeteasy import db
 from meeteasy.errors import ValidationFailed
-from meeteasy.redisconn import get_redis
+from services import diagnostics
 from tasks.app import app, settings
 from tasks.base import JobContext, JobTask
 
@@ -45,6 +44,5 @@ def ping(job: JobContext, hold_seconds: int = 0) -> dict:
         worker=job.job.worker,
         created_at=job.job.created_at,
         started_at=job.job.started_at,
-        redis_version=get_redis().info("server")["redis_version"],
-        mongodb_version=db.database().command("buildInfo")["version"],
+        **diagnostics.server_versions(),
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from meeteasy.embedded import free_port
 
@@ -230,6 +231,10 @@ def test_dev_runs_the_platform_and_stops_every_child(dev_runs):
             client.get(status_url).json()), "the ping job to finish", timeout=60)
     assert job["state"] == "succeeded", job
     assert job["result"]["mongodb_version"] and job["result"]["redis_version"]
+    dev_redis = redis.Redis.from_url(urls["redis"], decode_responses=True)
+    assert dev_redis.config_get("appendonly") == {"appendonly": "yes"}, "dev's Redis keeps no AOF"
+    dev_redis.close()
+    assert "persistence is off" not in dev.output()
 
     dev.wait_for(lambda: _answers(dev.flower_url + "/") is not None, "Flower")
     assert _answers(dev.flower_url + "/") == 401
