@@ -86,15 +86,19 @@ def settled(timeout: float) -> int:
 
 
 _RAISE_FLOOR = Script(None, b"""
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') < tonumber(ARGV[1]) then
-    redis.call('SET', key, ARGV[1])
-  end
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+-- With nothing left to flush, every change numbered so far is in MongoDB. (While a
+-- batch is being written its entries are still in the stream: then the flusher's own
+-- commit moves the watermark.)
+if redis.call('XLEN', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[2], redis.call('GET', KEYS[1]))
 end
 """)
 
 
 def raise_floor(seq: int) -> None:
-    """After a Redis loss: number new changes above ``seq`` (a change MongoDB holds), and
-    count everything up to it as flushed, since MongoDB is all that is left of it."""
-    _RAISE_FLOOR(keys=[SEQ, FLUSHED], args=[seq], client=get_redis())
+    """After a Redis loss: number new changes above ``seq`` (a change MongoDB holds),
+    and, unless changes wait in the stream, count every change so far as flushed."""
+    _RAISE_FLOOR(keys=[SEQ, FLUSHED, STREAM], args=[seq], client=get_redis())

@@ -24,3 +24,11 @@ def backdate(job, **moments: datetime) -> None:
     for name, which in (("lease_until", job_state.LEASES), ("updated_at", job_state.QUEUED)):
         if name in values:
             client.zadd(which, {member: int(values[name])}, xx=True)
+
+
+def stored_jobs(**filters) -> int:
+    """How many jobs MongoDB holds, once every change so far is flushed."""
+    from models.jobs import Job
+
+    flushed()
+    return Job.objects(**filters).count()
