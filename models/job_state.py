@@ -247,10 +247,10 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
     writes = []
     for doc in latest.values():
         values = decode(doc)
-        values["_id"] = values.pop("id")
-        # The upsert inserts a job's first change; when a newer change is already stored
-        # the filter misses and the upsert's insert fails on _id: nothing to do.
-        writes.append(UpdateOne({"tenant_id": values["tenant_id"], "_id": values["_id"],
+        job_id = values.pop("id")
+        # The upsert inserts a job's first change (its _id from the filter); when a newer
+        # change is already stored the filter misses and the insert fails on _id: done.
+        writes.append(UpdateOne({"tenant_id": values["tenant_id"], "_id": job_id,
                                  "change_seq": {"$lt": values["change_seq"]}},
                                 {"$set": values}, upsert=True))
     try:

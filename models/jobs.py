@@ -153,9 +153,10 @@ def claim_job(tenant_id: str, job_id: str, worker: str, lease_seconds: int) -> J
                        "message": "", "error": None},
                  incr={"attempts": 1})
     outcome, job = _change(tenant_id, job_id, cond=[("state", "eq", "queued")], **claim)
-    if outcome == "ok" or job is None:
-        return job if outcome == "ok" else None
-    if job.state != "running" or job.lease_until is None or job.lease_until >= now:
+    if outcome == "ok":
+        return job
+    if job is None or job.state != "running" or job.lease_until is None \
+            or job.lease_until >= now:
         return None
     return _changed(tenant_id, job_id, cond=[("state", "eq", "running"),
                                              ("attempts", "eq", job.attempts),
