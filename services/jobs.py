@@ -56,7 +56,7 @@ def enqueue(job: Job) -> None:
 
 def update_job(change: Callable[..., Job | None], tenant_id: str, job_id: str, *args: Any,
                **kwargs: Any) -> Job | None:
-    """Apply one of :mod:`models.jobs`' conditional state changes (``claim_job``,
+    """Apply one of :mod:`models.jobs`' conditional state changes (``record_progress``,
     ``finish_job``…) and, if it took effect, announce the job as it now is."""
     job = change(tenant_id, job_id, *args, **kwargs)
     if job is not None:
