@@ -594,6 +594,7 @@ def running_platform(prefix: str, args: argparse.Namespace) -> Iterator[Platform
         api_url = stack.start_web()
         relay_url = stack.start_relay()
         stack.start_worker("worker", concurrency=args.concurrency)
+        stack.start_flusher()
         baseline_url, baseline_relay = spawn_baseline(stack, redis_service.url, args.concurrency)
         mongo = pymongo.MongoClient(mongo_service.url)
         yield Platform(workdir, stack, redis_service, mongo_service, api_url, relay_url,

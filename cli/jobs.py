@@ -1,4 +1,5 @@
-"""`meeteasy jobs`: operators look at jobs and retry or cancel them."""
+"""`meeteasy jobs`: operators look at jobs, retry or cancel them, and put their hot
+state back into Redis after a Redis loss."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import click
 
 from cli.context import with_database
 from models import jobs as job_records
-from services.jobs import retry_job, update_job
+from services.jobs import restore_hot_state, retry_job, update_job
 from services.tenants import get_tenant_by_slug
 
 
@@ -86,3 +87,14 @@ def cancel(job_id: str, tenant_slug: str, force: bool, dry_run: bool) -> None:
         click.confirm(f"Cancel job {current.id} ({current.kind}, {current.state})?", abort=True)
     job = update_job(job_records.request_cancel, tenant_id, job_id)
     click.echo(f"job {job.id} is {job.state}" + (" (stopping)" if job.state == "running" else ""))
+
+
+@jobs.command("restore-hot-state")
+@with_database
+def restore() -> None:
+    """After losing Redis: put every unfinished job back into Redis from MongoDB (jobs
+    that Redis still has are kept), and number new changes above the stored ones.
+    Run it before web, workers and beat start again; running it twice is harmless."""
+    outcome = restore_hot_state()
+    click.echo(f"{outcome['restored']} unfinished jobs restored into Redis; "
+               f"new changes are numbered above {outcome['sequence']}")

@@ -1,5 +1,5 @@
 """The long-running processes of the Procfile that need settings to start:
-`meeteasy web`, `meeteasy relay`, `meeteasy worker`, `meeteasy flower`."""
+`meeteasy web`, `meeteasy relay`, `meeteasy worker`, `meeteasy flusher`, `meeteasy flower`."""
 
 from __future__ import annotations
 
@@ -49,6 +49,27 @@ def worker(celery_args: tuple[str, ...]) -> None:
 
 
 @click.command()
+def flusher() -> None:
+    """Run the flusher: hot changes from the Redis stream into MongoDB, in bulk. Run one or
+    two (a standby takes over within seconds when the active one dies)."""
+    import signal
+
+    from meeteasy import db
+    from meeteasy.flusher import Flusher
+    from meeteasy.logs import configure_logging
+    from models.writers import WRITERS
+
+    settings = load_or_exit()
+    configure_logging(settings.log_level)
+    db.connect(settings)
+    loop = Flusher(WRITERS, delay_ms=settings.flush_delay_ms)
+    # A stop finishes the batch in hand (written and committed), then hands the lease over.
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
+    signal.signal(signal.SIGINT, lambda *_: loop.stop())
+    loop.run()
+
+
+@click.command()
 def flower() -> None:
     """Run Flower behind basic auth, against the same broker as the workers."""
     from tasks.app import app
@@ -60,4 +81,4 @@ def flower() -> None:
                f"--basic-auth={settings.flower_user}:{settings.flower_password}"])
 
 
-COMMANDS = [web, relay, worker, flower]
+COMMANDS = [web, relay, worker, flusher, flower]

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         "bodies are limited by MAX_BODY_BYTES.")
     queued_job_grace: int = Field(
         600, ge=1, description="A job still `queued` this long is sent again by the reaper.")
+    finished_job_ttl: int = Field(
+        3600, ge=1, description="Seconds a finished job's hot state stays in Redis once its "
+        "end is stored in MongoDB; older jobs are read from MongoDB.")
+    flush_delay_ms: int = Field(
+        0, ge=0, le=60000, description="Milliseconds the flusher waits before writing each "
+        "batch: 0 in production; tests raise it to show that a late flush loses nothing.")
 
     # --- overload -------------------------------------------------------------------
     queue_limit: int = Field(

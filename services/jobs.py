@@ -1,10 +1,11 @@
 """Jobs: the one door to the workers, and the one writer of a job's state.
 
-Every piece of asynchronous work is a Job document whose id is its Celery task id.
+Every piece of asynchronous work is a Job whose id is its Celery task id.
 :func:`start_job` records it and sends its task by name (the web process never
 imports task code); :func:`update_job` applies a conditional change of its state
 and pushes ``job.updated`` when the change took effect, so a client sees exactly
-the states that were stored.
+the states that were stored. A job's state is hot, in Redis (:mod:`models.jobs`);
+none of these changes waits on MongoDB.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kombu.exceptions import OperationalError
 from meeteasy.broker import JOB_KINDS, ROUTES, app, settings
 from meeteasy.errors import NotFound, ServiceUnavailable
 from models import jobs as job_records
+from models import tenants as tenant_records
 from models.base import utcnow
 from models.jobs import MAX_PAGE, Job, public_view  # noqa: F401  (the API's view of a job)
 from services import backpressure, events
@@ -55,12 +57,19 @@ def enqueue(job: Job) -> None:
 
 def update_job(change: Callable[..., Job | None], tenant_id: str, job_id: str, *args: Any,
                **kwargs: Any) -> Job | None:
-    """Apply one of :mod:`models.jobs`' conditional state changes (``claim_job``,
+    """Apply one of :mod:`models.jobs`' conditional state changes (``record_progress``,
     ``finish_job``…) and, if it took effect, announce the job as it now is."""
     job = change(tenant_id, job_id, *args, **kwargs)
     if job is not None:
         events.job_updated(job)
     return job
+
+
+def claim_job(tenant_id: str, job_id: str, worker: str, lease_seconds: int) -> Job | None:
+    """A worker's claim of the job (see :func:`models.jobs.claim_job`). Not announced: a
+    running job is pushed at its first progress report and at its end, so a short job
+    sends one ``job.updated``, its end."""
+    return job_records.claim_job(tenant_id, job_id, worker, lease_seconds)
 
 
 # --- what callers do with jobs ------------------------------------------------------------
@@ -119,3 +128,14 @@ def reap_stuck_jobs() -> dict:
     if requeued or failed or resent:
         log.warning("reaper: requeued %s, failed %s, resent %s", requeued, failed, resent)
     return {"requeued": requeued, "failed": failed, "resent": resent}
+
+
+def restore_hot_state() -> dict:
+    """After a Redis loss: every tenant's unfinished jobs back into Redis (from MongoDB,
+    where the flusher stored them), and the change sequence above every stored change.
+    Jobs that Redis still has are left as they are, so running it twice is harmless."""
+    restored, latest = 0, 0
+    for tenant in tenant_records.list_tenants():
+        count, seq = job_records.restore_hot_state(str(tenant.id))
+        restored, latest = restored + count, max(latest, seq)
+    return {"restored": restored, "sequence": latest}

@@ -1,7 +1,8 @@
 """The base of every job-backed task: claim, run, record, push.
 
 A task receives ``tenant_id`` and ``job_id`` only; its arguments are re-read from
-the Job document. State is written before it is pushed. Failures are classified:
+the Job. State is written before it is pushed; the claim is not pushed (the first
+progress report or the end is). Failures are classified:
 a :class:`MeetEasyError` fails the job at once with its code and message; a
 transient error puts the job back in the queue and retries with backoff until
 ``MEETEASY_TASK_MAX_RETRIES``; anything else fails the job as ``internal_error``
@@ -24,7 +25,7 @@ from meeteasy.errors import JobCancelled, MeetEasyError, TransientError
 from meeteasy.settings import get_settings
 from models import jobs as job_records
 from models.jobs import Job
-from services.jobs import update_job
+from services.jobs import claim_job, update_job
 from tasks.app import lease_seconds
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,7 @@ class JobTask(Task):
     def __call__(self, *, tenant_id: str, job_id: str) -> None:
         ensure_process_ready()
         hostname = self.request.hostname or os.uname().nodename
-        job = update_job(job_records.claim_job, tenant_id, job_id, hostname,
-                         lease_seconds(self.time_limit))
+        job = claim_job(tenant_id, job_id, hostname, lease_seconds(self.time_limit))
         if job is None:
             log.info("job %s not claimable (finished, cancelled or running elsewhere); skipped", job_id)
             return

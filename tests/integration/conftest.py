@@ -40,7 +40,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="session")
 def services():
     """Redis and (unless MEETEASY_TEST_MONGODB_URI points at a real MongoDB) SecantusDB,
-    started for this run and stopped by PID at its end."""
+    started for this run and stopped by PID at its end, and the flusher between them."""
     started = []
     try:
         if not os.environ.get("MEETEASY_TEST_MONGODB_URI"):
@@ -52,6 +52,10 @@ def services():
         import models
 
         models.ensure_indexes()
+        # Job changes reach MongoDB through the flusher, as in every deployment.
+        flusher = Stack(WORKDIR / "flusher", MONGODB_URI, REDIS_URL)
+        started.append(flusher)
+        flusher.start_flusher()
         yield SimpleNamespace(mongodb_uri=MONGODB_URI, redis_url=REDIS_URL, workdir=WORKDIR)
     finally:
         db.disconnect()

@@ -1,6 +1,6 @@
 """Real MeetEasy processes for integration tests.
 
-A :class:`Stack` runs `meeteasy web`, `meeteasy relay`, Celery workers and beat as
+A :class:`Stack` runs `meeteasy web`, `meeteasy relay`, Celery workers, the flusher and beat as
 child processes against a Redis and a MongoDB wire-protocol server that the tests
 started themselves (``meeteasy.embedded``), each in its own session so that a
 test can SIGKILL a whole worker (pool children included). Nothing is mocked.
@@ -94,6 +94,12 @@ class Stack:
             str(BIN / "meeteasy"), "worker", "--loglevel", "INFO", "-c", str(concurrency),
             "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip"])
         _wait_until(lambda: " ready." in self.log_text(name), process, name, self)
+        return process
+
+    def start_flusher(self, name: str = "flusher", **env: str) -> subprocess.Popen:
+        """`meeteasy flusher`: job changes from this stack's Redis into MongoDB."""
+        process = self.spawn(name, [str(BIN / "meeteasy"), "flusher"], **env)
+        _wait_until(lambda: "started" in self.log_text(name), process, name, self)
         return process
 
     def start_beat(self, name: str = "beat", **env: str) -> subprocess.Popen:

@@ -10,9 +10,9 @@ import pytest
 import socketio
 
 from meeteasy.settings import parse_jwt_keys
-from models.jobs import Job
 from tests.integration.conftest import PASSWORD
 from tests.integration.stack import TEST_SETTINGS
+from tests.integration.hot_jobs import stored_jobs
 
 KEYS = parse_jwt_keys(TEST_SETTINGS["MEETEASY_JWT_KEYS"])
 SIGNING_KID, SECRET = next(iter(KEYS.items()))
@@ -186,11 +186,11 @@ def test_missing_bearer_is_401(stack, header):
 
 
 def test_attendee_cannot_ping(stack, tenant):
-    before = Job.objects(tenant_id=tenant.id).count()
+    before = stored_jobs(tenant_id=tenant.id)
     with stack.client(tenant.tokens["attendee"]["access_token"]) as client:
         response = client.post("/diagnostics/ping", json={})
     assert_error(response, 403, "missing_role")
-    assert Job.objects(tenant_id=tenant.id).count() == before
+    assert stored_jobs(tenant_id=tenant.id) == before
 
 
 # --- the relay -----------------------------------------------------------------------

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from models.jobs import Job
 from tests.integration.conftest import make_tenant
+from tests.integration.hot_jobs import stored_jobs
 
 MAX_BODY = 4096  # MEETEASY_MAX_BODY_BYTES in tests/integration/stack.py
 
@@ -41,7 +41,7 @@ def admin(stack, tenant):
 
 
 def job_count(tenant) -> int:
-    return Job.objects(tenant_id=tenant.id).count()
+    return stored_jobs(tenant_id=tenant.id)
 
 
 def post_ping(client, content: bytes, **headers):

@@ -244,7 +244,7 @@ def test_dev_runs_the_platform_and_stops_every_child(dev_runs):
     dev.remember_descendants()
     commands = " ".join(_cmdline(pid) for pid in dev.tree)
     for expected in ("secantusd-py", "redis-server", "meeteasy web", "meeteasy relay",
-                     "worker", "beat", "meeteasy flower"):
+                     "worker", "meeteasy flusher", "beat", "meeteasy flower"):
         assert expected in commands, f"{expected} is not running under dev: {commands}"
 
     code = dev.terminate_and_wait()

@@ -10,8 +10,8 @@ import pytest
 from api.idempotency import fingerprint
 from models import idempotency as store
 from models import users
-from models.jobs import Job
 from tests.integration.conftest import PASSWORD
+from tests.integration.hot_jobs import stored_jobs
 
 PING = "/diagnostics/ping"
 
@@ -30,7 +30,7 @@ def new_key() -> str:
 
 
 def jobs_with(tenant_id: str, key: str) -> int:
-    return Job.objects(tenant_id=tenant_id, idempotency_key=key).count()
+    return stored_jobs(tenant_id=tenant_id, idempotency_key=key)
 
 
 def ping(client, key: str | None, body: bytes = b'{"hold_seconds": 0}'):
@@ -57,15 +57,15 @@ def test_a_retry_gets_the_first_answer(admin, tenant):
     assert second.json()["job_id"] == first.json()["job_id"]
     assert second.json() == first.json()
     assert jobs_with(tenant.id, key) == 1
-    assert Job.objects(tenant_id=tenant.id, id=first.json()["job_id"]).count() == 1
+    assert stored_jobs(tenant_id=tenant.id, id=first.json()["job_id"]) == 1
 
 
 def test_without_a_key_or_with_another_key_each_post_is_new(admin, tenant):
-    before = Job.objects(tenant_id=tenant.id).count()
+    before = stored_jobs(tenant_id=tenant.id)
     ids = {ping(admin, None).json()["job_id"], ping(admin, None).json()["job_id"],
            ping(admin, new_key()).json()["job_id"], ping(admin, new_key()).json()["job_id"]}
     assert len(ids) == 4
-    assert Job.objects(tenant_id=tenant.id).count() == before + 4
+    assert stored_jobs(tenant_id=tenant.id) == before + 4
 
 
 def test_same_key_with_another_body_is_422(admin, tenant):
@@ -109,10 +109,10 @@ def test_failed_requests_are_not_remembered(admin, tenant):
 
 @pytest.mark.parametrize("key", ["", "k" * 201])
 def test_a_malformed_key_is_422(admin, tenant, key):
-    before = Job.objects(tenant_id=tenant.id).count()
+    before = stored_jobs(tenant_id=tenant.id)
     error = assert_error(ping(admin, key), 422, "validation_failed")
     assert list(error["details"]["fields"]) == ["Idempotency-Key"]
-    assert Job.objects(tenant_id=tenant.id).count() == before
+    assert stored_jobs(tenant_id=tenant.id) == before
 
 
 def test_keys_belong_to_their_user(stack, tenant, other_tenant, admin):

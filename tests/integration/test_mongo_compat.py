@@ -23,10 +23,12 @@ from pymongo import monitoring
 from pymongo.errors import DuplicateKeyError
 
 from meeteasy import db
+from meeteasy.redisconn import get_redis
 from meeteasy.errors import Conflict, NotFound
 from meeteasy.settings import get_settings
 from models import activity, audit, exports, idempotency, invites, tokens
 from models import agenda, conferences, forms, sessions, speakers
+from models import job_state
 from models import jobs as job_store
 from models import plugins as plugin_store
 from models import registrations as registration_store
@@ -37,6 +39,7 @@ from models import users as user_store
 from models.base import utcnow
 from services import conferences as conference_service
 from services.access import Caller
+from tests.integration.hot_jobs import backdate, flushed
 
 
 @pytest.fixture
@@ -82,9 +85,8 @@ def test_the_job_claim_happens_once(services):
     claimed = job_store.claim_job("compat-tenant", job.id, "worker-a", lease_seconds=60)
     assert claimed.state == "running" and claimed.attempts == 1 and claimed.worker == "worker-a"
     assert job_store.claim_job("compat-tenant", job.id, "worker-b", lease_seconds=60) is None
-    # An expired lease (its worker died) can be claimed again: the $or branch.
-    job_store.Job.objects(tenant_id="compat-tenant", id=job.id).update(
-        set__lease_until=utcnow() - timedelta(seconds=1))
+    # An expired lease (its worker died) can be claimed again: a compare-and-set on attempts.
+    backdate(claimed, lease_until=utcnow() - timedelta(seconds=1))
     again = job_store.claim_job("compat-tenant", job.id, "worker-b", lease_seconds=60)
     assert again.worker == "worker-b" and again.attempts == 2
     assert job_store.finish_job("compat-tenant", job.id, 1, "succeeded") is None  # stale attempt
@@ -228,16 +230,20 @@ NOT_EXPLAINABLE = {"lsid", "$db", "$clusterTime", "txnNumber", "$readPreference"
 
 
 class Recorder(monitoring.CommandListener):
-    """Keeps the query commands sent to the tests' database while ``active``."""
+    """Keeps the query commands sent to the tests' database while ``active`` (and the
+    name of every command, queries or not)."""
 
     def __init__(self, database_name: str):
         self.database_name = database_name
         self.active = False
         self.commands: list[SON] = []
+        self.names: list[str] = []
 
     def started(self, event):
-        if self.active and event.database_name == self.database_name \
-                and event.command_name in QUERY_COMMANDS:
+        if not self.active or event.database_name != self.database_name:
+            return
+        self.names.append(event.command_name)
+        if event.command_name in QUERY_COMMANDS:
             self.commands.append(SON((key, value) for key, value in event.command.items()
                                      if key not in NOT_EXPLAINABLE))
 
@@ -402,11 +408,21 @@ def _failed(w):
                                 error={"code": "x", "message": "x"})
 
 
-def _expired(w):
-    job = _running(w)
-    job_store.Job.objects(tenant_id=w.tenant_id, id=job.id).update(
-        set__lease_until=utcnow() - timedelta(seconds=5))
+def _stored(w):
+    """A job whose hot state Redis no longer has (it expired): read and changed from
+    MongoDB, where the flusher stored it."""
+    job = _failed(w)
+    flushed()
+    get_redis().delete(job_state.hash_key(w.tenant_id, job.id))
     return job
+
+
+def _flush_batch(w):
+    """A batch of changes as the flusher reads it from the stream: a job's hash."""
+    job = _running(w)
+    flat = get_redis().hgetall(job_state.hash_key(w.tenant_id, job.id))
+    doc = {name.decode(): value.decode() for name, value in flat.items()}
+    return [(int(doc["change_seq"]), doc)]
 
 
 def _since(w):
@@ -495,9 +511,15 @@ OPERATIONS = {
         w.tenant_id, w.user_id, "key-1", 202, {"job_id": "x"}),
     "idempotency.abandon": lambda w: lambda: idempotency.abandon(
         w.tenant_id, w.user_id, "key-2"),
-    "jobs.get_job": lambda w: lambda: job_store.get_job(w.tenant_id, _queued(w).id),
-    "jobs.get_job(user)": lambda w: (lambda job: lambda: job_store.get_job(
-        w.tenant_id, job.id, w.user_id))(_queued(w)),
+    # A job's transitions and the reaper's lists use Redis only (see
+    # test_a_job_s_hot_path_sends_nothing_to_mongodb); MongoDB serves the jobs whose hot
+    # state is gone, the feed, the flusher's writes and the restore after a Redis loss.
+    "jobs.get_job(stored)": lambda w: (lambda job: lambda: job_store.get_job(
+        w.tenant_id, job.id))(_stored(w)),
+    "jobs.get_job(stored, user)": lambda w: (lambda job: lambda: job_store.get_job(
+        w.tenant_id, job.id, w.user_id))(_stored(w)),
+    "jobs.requeue_failed(stored)": lambda w: (lambda job: lambda: job_store.requeue_failed(
+        w.tenant_id, job.id))(_stored(w)),
     "jobs.list_jobs": lambda w: lambda: job_store.list_jobs(w.tenant_id),
     "jobs.list_jobs(state)": lambda w: lambda: job_store.list_jobs(w.tenant_id, state="running"),
     "jobs.list_jobs(kind)": lambda w: lambda: job_store.list_jobs(
@@ -507,31 +529,8 @@ OPERATIONS = {
         w.tenant_id, user_id=w.user_id, state="queued"),
     "jobs.list_jobs(since)": lambda w: (lambda cursor: lambda: job_store.list_jobs(
         w.tenant_id, since=cursor))(_since(w)),
-    "jobs.claim_job": lambda w: (lambda job: lambda: job_store.claim_job(
-        w.tenant_id, job.id, "w", 60))(_queued(w)),
-    "jobs.record_progress": lambda w: (lambda job: lambda: job_store.record_progress(
-        w.tenant_id, job.id, job.attempts, 50, "half"))(_running(w)),
-    "jobs.finish_job": lambda w: (lambda job: lambda: job_store.finish_job(
-        w.tenant_id, job.id, job.attempts, "succeeded", result={}))(_running(w)),
-    "jobs.release_for_retry": lambda w: (lambda job: lambda: job_store.release_for_retry(
-        w.tenant_id, job.id, job.attempts, {"code": "t", "message": "t"}))(_running(w)),
-    "jobs.request_cancel(queued)": lambda w: (lambda job: lambda: job_store.request_cancel(
-        w.tenant_id, job.id))(_queued(w)),
-    "jobs.request_cancel(running)": lambda w: (lambda job: lambda: job_store.request_cancel(
-        w.tenant_id, job.id))(_running(w)),
-    "jobs.requeue_failed": lambda w: (lambda job: lambda: job_store.requeue_failed(
-        w.tenant_id, job.id))(_failed(w)),
-    "jobs.fail_unsent": lambda w: (lambda job: lambda: job_store.fail_unsent(
-        w.tenant_id, job.id, {"code": "e", "message": "e"}))(_queued(w)),
-    "jobs.touch_queued": lambda w: (lambda job: lambda: job_store.touch_queued(
-        w.tenant_id, job.id, "again", utcnow()))(_queued(w)),
-    "jobs.expired_leases": lambda w: (lambda _: lambda: job_store.expired_leases(utcnow()))(
-        _expired(w)),
-    "jobs.stale_queued": lambda w: lambda: job_store.stale_queued(utcnow()),
-    "jobs.fail_expired": lambda w: (lambda job: lambda: job_store.fail_expired(
-        w.tenant_id, job.id, job.attempts, {"code": "e", "message": "e"}))(_expired(w)),
-    "jobs.requeue_expired": lambda w: (lambda job: lambda: job_store.requeue_expired(
-        w.tenant_id, job.id, job.attempts))(_expired(w)),
+    "jobs.flush": lambda w: (lambda batch: lambda: job_store.flush(batch))(_flush_batch(w)),
+    "jobs.restore_hot_state": lambda w: lambda: job_store.restore_hot_state(w.tenant_id),
     "users.sign_up(new)": lambda w: lambda: user_store.sign_up(
         w.slug, f"{uuid.uuid4().hex[:8]}@{w.slug}.example.com", "long enough password", "New"),
     "users.sign_up(existing)": lambda w: lambda: user_store.sign_up(
@@ -786,6 +785,32 @@ def test_no_query_shape_of_the_app_scans_a_collection(recorder, world, database,
         if "COLLSCAN" in stages:
             scans.append(f"{shape(command)} → {' < '.join(stages)}")
     assert scans == [], f"{operation} scans a whole collection"
+
+
+def test_a_job_s_hot_path_sends_nothing_to_mongodb(recorder, world):
+    """Creating, claiming, progressing, finishing and reading a job, and the reaper's
+    lists, are Redis scripts and reads: no MongoDB command at all (so no findAndModify,
+    which SecantusDB runs as a collection scan). The flusher stores them later, in bulk."""
+    w = world
+    recorder.names.clear()
+    recorder.active = True
+    try:
+        job = job_store.create_job(w.tenant_id, w.user_id, "diagnostics.ping")
+        claimed = job_store.claim_job(w.tenant_id, job.id, "w", lease_seconds=60)
+        job_store.record_progress(w.tenant_id, job.id, claimed.attempts, 50, "half")
+        done = job_store.finish_job(w.tenant_id, job.id, claimed.attempts, "succeeded",
+                                    result={"ok": True})
+        polled = job_store.get_job(w.tenant_id, job.id, w.user_id)
+        job_store.expired_leases(utcnow())
+        job_store.stale_queued(utcnow())
+    finally:
+        recorder.active = False
+    assert (done.state, polled.state, polled.result) == ("succeeded", "succeeded", {"ok": True})
+    assert recorder.names == []
+    # And MongoDB has the job once the flusher caught up.
+    flushed()
+    stored = job_store.Job.objects(tenant_id=w.tenant_id, id=job.id).first()
+    assert (stored.state, stored.progress, stored.attempts) == ("succeeded", 100, 1)
 
 
 # --- what is filtered in Python matches what the server would have matched --------------

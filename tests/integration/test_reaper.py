@@ -19,6 +19,7 @@ from models.jobs import Job
 from tasks.app import settings
 from services.jobs import reap_stuck_jobs
 from tests.integration.conftest import make_tenant
+from tests.integration.hot_jobs import backdate
 from tests.integration.stack import receive_events
 
 
@@ -112,8 +113,7 @@ def test_lost_job_without_attempts_left_fails_timed_out(stack, owner):
 def test_job_queued_past_the_grace_is_sent_again_once(stack, owner):
     job = _ping(owner)  # recorded, its message "lost": never sent
     old = utcnow() - timedelta(seconds=settings.queued_job_grace + 5)
-    assert Job.objects(tenant_id=job.tenant_id, id=job.id, state="queued").update(
-        set__updated_at=old) == 1
+    backdate(job, updated_at=old)
     first = reap_stuck_jobs()
     second = reap_stuck_jobs()
     assert job.id in first["resent"]
@@ -151,7 +151,7 @@ def test_a_stale_queued_job_is_touched_by_one_of_two_concurrent_reapers(owner):
     the same stale job, and only the first may send it again."""
     job = _ping(owner)
     old = utcnow() - timedelta(seconds=settings.queued_job_grace + 5)
-    Job.objects(tenant_id=job.tenant_id, id=job.id, state="queued").update(set__updated_at=old)
+    backdate(job, updated_at=old)
     before = utcnow() - timedelta(seconds=settings.queued_job_grace)
     seen_by_both = [found for found in job_store.stale_queued(before) if found.id == job.id]
     assert len(seen_by_both) == 1

@@ -33,8 +33,9 @@ def front(services, tmp_path_factory):
     broker = embedded.start_redis(workdir / "redis", workdir / "redis.log")
     platform = Stack(workdir / "front", services.mongodb_uri, broker.url)
     try:
-        with ThreadPoolExecutor(2) as pool:
-            for started in [pool.submit(platform.start_web), pool.submit(platform.start_relay)]:
+        with ThreadPoolExecutor(3) as pool:
+            for started in [pool.submit(platform.start_web), pool.submit(platform.start_relay),
+                            pool.submit(platform.start_flusher)]:
                 started.result()
         platform.broker = broker
         platform.tenant = make_tenant(platform, roles=("tenant_admin",))

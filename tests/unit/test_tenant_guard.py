@@ -128,13 +128,13 @@ def _platform_level_indexes(path: Path) -> set[tuple[str, ...]]:
     return found
 
 
-def test_the_platform_level_indexes_of_jobs_are_the_reapers():
-    assert _platform_level_indexes(ROOT / "models" / "jobs.py") == {
-        ("state", "lease_until"), ("state", "updated_at")}
+def test_jobs_have_no_platform_level_index():
+    """The reaper, the one reader of jobs across tenants, reads Redis (models/job_state.py)."""
+    assert _platform_level_indexes(ROOT / "models" / "jobs.py") == set()
 
 
 def test_every_tenant_document_index_leads_with_tenant_id():
-    """Except indexes commented as platform-level (the reaper's in models/jobs.py) and
+    """Except indexes commented as platform-level (beat's, across tenants) and
     TTL indexes (MongoDB allows one field in a TTL index; it serves expiry, no query)."""
     tenant_documents = [doc for doc in all_documents() if issubclass(doc, TenantDocument)]
     assert set(TENANT_DOCUMENTS) <= set(tenant_documents)
