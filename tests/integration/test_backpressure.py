@@ -24,11 +24,12 @@ PING_QUEUE = ROUTES["diagnostics.ping"]
 
 @pytest.fixture
 def platform(request, services, private_redis, tmp_path):
-    """web on this test's Redis with this test's settings; workers start when asked."""
+    """web and a flusher on this test's Redis with this test's settings; workers start when asked."""
     stack = Stack(tmp_path / "stack", services.mongodb_uri, private_redis.url,
                   **getattr(request, "param", {}))
     try:
         stack.start_web()
+        stack.start_flusher()
         yield stack
     finally:
         stack.stop()

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from meeteasy import embedded
+from models.jobs import Job
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import Stack, wait_for_job
 
@@ -35,6 +36,7 @@ def durable(services, tmp_path):
                                                         durable=True)
     try:
         stack.start_web()
+        stack.start_flusher()
         stack.start_worker(concurrency=1)
         yield stack
     finally:
@@ -115,3 +117,8 @@ def test_a_redis_restart_answers_503_meanwhile_and_loses_no_accepted_job(durable
         for job_id in [*backlog, *load.accepted]:
             job = wait_for_job(client, job_id, timeout=90)
             assert job["state"] == "succeeded", job
+    # The flusher lived through the outage and stored every job's end in MongoDB.
+    assert durable.processes["flusher"].poll() is None, durable.log_text("flusher")[-2000:]
+    everyone = set(backlog) | set(load.accepted)
+    _until(lambda: {job.id for job in Job.objects(tenant_id=tenant.id, state="succeeded")}
+           >= everyone, "every job's end stored by the flusher", 60)
