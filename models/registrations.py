@@ -158,8 +158,8 @@ def create_registration(tenant_id: str, conference_id: str, *, seq: int, registe
                         user_id: str | None, email: str | None, name: str, answers: dict,
                         form_version: int | None, invite_code: str | None,
                         seating: dict | None = None) -> Registration:
-    """Store a pending registration; 409 if this person already registered.
-    ``seating`` may set the fields of SEATING_FIELDS."""
+    """Store a pending registration; 409 if this person already registered, SeqTaken if
+    another registration holds ``seq``. ``seating`` may set the fields of SEATING_FIELDS."""
     now = utcnow()
     registration = Registration(
         tenant_id=tenant_id, conference_id=conference_id, user_id=user_id, email=email, name=name,
@@ -171,9 +171,22 @@ def create_registration(tenant_id: str, conference_id: str, *, seq: int, registe
         return registration.save(force_insert=True)
     except me.NotUniqueError:
         existing = find_existing(tenant_id, conference_id, user_id, email)
+        if existing is None:
+            raise SeqTaken(seq)
         raise Conflict("This person is already registered for the conference.",
                        code="already_registered",
                        details={"registration_id": str(existing.id) if existing else None})
+
+
+class SeqTaken(Exception):
+    """The arrival number was taken (Redis lost the counter while it was in use): draw another."""
+
+
+def last_seq(tenant_id: str, conference_id: str) -> int:
+    """The highest arrival number stored for the conference (0 if none)."""
+    last = Registration.objects(tenant_id=tenant_id, conference_id=conference_id) \
+        .order_by("-seq").only("seq").first()
+    return last.seq if last else 0
 
 
 def find_existing(tenant_id: str, conference_id: str, user_id: str | None,

@@ -48,8 +48,7 @@ def put_map(client, conference_id: str, data: dict) -> dict:
 
 
 def next_seqs(tenant, conference_id: str, count: int) -> range:
-    last = conferences.Conference.objects(tenant_id=tenant.id, id=conference_id).modify(
-        new=True, inc__registration_seq=count).registration_seq
+    last = conferences.next_registration_seq(tenant.id, conference_id, count)
     return range(last - count + 1, last + 1)
 
 
