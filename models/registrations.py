@@ -126,17 +126,21 @@ class Registration(TenantDocument):
 
     @classmethod
     def ensure_indexes(cls):
-        """Once per database: give registrations stored before the key fields theirs, and
-        drop the indexes the key indexes replaced; then create the declared indexes."""
-        collection = cls._get_collection()
-        if KEY_INDEXES[0] not in collection.index_information():
-            for stored in collection.find({"user_key": {"$exists": False}}):
-                collection.update_one({"_id": stored["_id"], "user_key": {"$exists": False}},
-                                      {"$set": key_fields(stored.get("user_id"), stored.get("email"),
-                                                          stored.get("ticket_code"))})
-            for name in set(REPLACED_INDEXES) & set(collection.index_information()):
-                collection.drop_index(name)
+        adopt_key_fields(cls._get_collection())
         super().ensure_indexes()
+
+
+def adopt_key_fields(collection) -> None:
+    """Once per database, before its key indexes exist: give registrations stored before
+    the key fields theirs, and drop the indexes the key indexes replaced."""
+    if KEY_INDEXES[0] in collection.index_information():
+        return
+    for stored in collection.find({"user_key": {"$exists": False}}):
+        collection.update_one({"_id": stored["_id"], "user_key": {"$exists": False}},
+                              {"$set": key_fields(stored.get("user_id"), stored.get("email"),
+                                                  stored.get("ticket_code"))})
+    for name in set(REPLACED_INDEXES) & set(collection.index_information()):
+        collection.drop_index(name)
 
 
 def new_ticket_code() -> str:

@@ -146,6 +146,30 @@ def test_partial_unique_index_applies_only_to_matching_documents(scratch):
     assert "COLLSCAN" not in stage_names(plan["queryPlanner"]["winningPlan"])
 
 
+def test_registrations_stored_before_the_key_indexes_get_their_keys_once(scratch):
+    scratch.create_index([("tenant_id", 1), ("conference_id", 1), ("user_id", 1)], unique=True,
+                         name="one_per_user",
+                         partialFilterExpression={"user_id": {"$type": "string"}})
+    scratch.insert_many([
+        {"tenant_id": "t1", "conference_id": "c1", "user_id": "u1", "email": "a@x.org",
+         "ticket_code": "code-1"},
+        {"tenant_id": "t1", "conference_id": "c1", "user_id": None, "email": "b@x.org"},
+        {"tenant_id": "t1", "conference_id": "c1", "user_id": None, "email": None}])
+    registration_store.adopt_key_fields(scratch)
+    for spec in registration_store.Registration._meta["index_specs"]:
+        if spec.get("name") in registration_store.KEY_INDEXES:
+            scratch.create_index(spec["fields"], unique=True, name=spec["name"])
+    stored = list(scratch.find({}, {"_id": 0, "user_key": 1, "email_key": 1, "ticket_key": 1}))
+    assert [(r["user_key"], r["email_key"], r["ticket_key"]) for r in stored][0] == (
+        "u1", "a@x.org", "code-1")
+    assert stored[1]["email_key"] == "b@x.org" and stored[1]["user_key"].startswith("~")
+    assert len({r["user_key"] for r in stored} | {r["ticket_key"] for r in stored}) == 6
+    assert "one_per_user" not in scratch.index_information()
+    registration_store.adopt_key_fields(scratch)  # the key indexes exist: nothing to do
+    assert list(scratch.find({}, {"_id": 0, "user_key": 1, "email_key": 1, "ticket_key": 1})) \
+        == stored
+
+
 def test_regex_with_options_matches_case_insensitively_on_an_indexed_field(scratch):
     scratch.create_index([("email", 1)], unique=True)
     scratch.insert_many([{"email": "Alice@Example.com"}, {"email": "bob@example.com"}])
