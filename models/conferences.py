@@ -441,6 +441,11 @@ SEED_THEN_INCR = "redis.call('SET', KEYS[1], ARGV[2], 'NX') " \
     "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 
 
+def registration_seq_key(tenant_id: str, conference_id: str) -> str:
+    """The Redis key of the conference's arrival counter."""
+    return f"meeteasy:seq:{tenant_id}:conference:{conference_id}:registrations"
+
+
 def next_registration_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:
     """Reserve ``count`` arrival numbers of the conference; returns the last.
 
@@ -450,7 +455,7 @@ def next_registration_seq(tenant_id: str, conference_id: str, count: int = 1) ->
     handed out again; the unique index on (tenant, conference, seq) refuses a number
     whose registration was still being written when Redis lost it."""
     redis = get_redis()
-    key = f"meeteasy:seq:{tenant_id}:conference:{conference_id}:registrations"
+    key = registration_seq_key(tenant_id, conference_id)
     last = redis.eval(INCR_EXISTING, 1, key, count)
     if last is None:
         stored = Conference.objects(tenant_id=tenant_id, id=conference_id) \
