@@ -10,6 +10,7 @@ Every change is written to the audit log (``models.audit``) with its actor.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from datetime import UTC, datetime
@@ -17,9 +18,12 @@ from typing import Any
 from zoneinfo import available_timezones
 
 import mongoengine as me
+from bson import ObjectId
 
+from meeteasy.cache import Versioned
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
-from models import audit
+from meeteasy.redisconn import get_redis
+from models import audit, registrations
 from models.base import (TenantDocument, is_object_id, iso, snapshot_diff, utcnow,
                          validate_document)
 
@@ -42,6 +46,11 @@ EDITABLE = ("title", "slug", "description", "venue", "timezone", "starts_at", "e
 REQUIRED = ("title", "slug", "starts_at", "ends_at")
 POLICY_FIELDS = ("mode", "waitlist", "email_domains", "rules_fallback", "plugin_rules")
 MAX_PAGE = 200
+# Each request's copy of a conference (services.access.conference_for), kept per process
+# while the conference is unchanged. Its counters change on every registration and
+# approval pass without a new version, so copies leave them out (see get_cached).
+CACHE = Versioned("conference")
+COUNTERS = ("registration_seq", "waitlist_seq", "decided_seq")
 
 
 class ApprovalPolicy(me.EmbeddedDocument):
@@ -70,7 +79,8 @@ class Conference(TenantDocument):
     capacity = me.IntField(min_value=0, null=True)  # None: unlimited
     policy = me.EmbeddedDocumentField(ApprovalPolicy, default=ApprovalPolicy)
     status = me.StringField(required=True, choices=STATUSES, default="draft")
-    # Counters handed out atomically: arrival order of registrations, waitlist order.
+    # Arrival order of registrations as stored before the counter moved to Redis
+    # (:func:`next_registration_seq` seeds from it); waitlist order, handed out atomically.
     registration_seq = me.IntField(default=0)
     waitlist_seq = me.IntField(default=0)
     # The policy has looked at every registration up to this arrival number.
@@ -224,6 +234,7 @@ def create_conference(tenant_id: str, created_by: str, **fields) -> Conference:
         conference.save(force_insert=True)
     except me.NotUniqueError:
         raise _slug_taken(fields["slug"])
+    CACHE.changed(tenant_id, str(conference.id))  # a copy may say it does not exist
     audit.record(tenant_id, created_by, "conference.created", "conference", str(conference.id),
                  conference_id=str(conference.id), changes=snapshot(conference))
     return conference
@@ -234,6 +245,38 @@ def get_conference(tenant_id: str, conference_id: str, *,
     """The conference, or NotFound. Attendees only see published, ongoing and ended ones."""
     conference = Conference.objects(tenant_id=tenant_id, id=conference_id).first() \
         if is_object_id(conference_id) else None
+    return _found(conference, visible_to_attendees)
+
+
+def get_cached(tenant_id: str, conference_id: str, *,
+               visible_to_attendees: bool = False) -> Conference:
+    """:func:`get_conference` from this process's copy while the conference is unchanged
+    (:mod:`meeteasy.cache`: one Redis read instead of a MongoDB one). The copy has no
+    counters (None): what needs them fresh (the approval pass, under its lock) reads
+    the conference with :func:`get_conference`."""
+    if not is_object_id(conference_id):
+        raise NotFound("No such conference.", code="conference_not_found")
+    return _found(CACHE.get((tenant_id, conference_id),
+                            lambda: _stored_fields(tenant_id, conference_id), _copy),
+                  visible_to_attendees)
+
+
+def _stored_fields(tenant_id: str, conference_id: str) -> dict | None:
+    return Conference._get_collection().find_one(
+        {"tenant_id": tenant_id, "_id": ObjectId(conference_id)},
+        projection={name: False for name in COUNTERS})
+
+
+def _copy(stored: dict | None) -> Conference | None:
+    if stored is None:
+        return None
+    conference = Conference._from_son(copy.deepcopy(stored))
+    for name in COUNTERS:
+        conference._data[name] = None  # absent from the copy: fail loudly if read
+    return conference
+
+
+def _found(conference: Conference | None, visible_to_attendees: bool) -> Conference:
     hidden = visible_to_attendees and conference is not None and \
         conference.status not in VISIBLE_TO_ATTENDEES
     if conference is None or hidden:
@@ -320,6 +363,7 @@ def save_update(conference: Conference, changes: dict, diff: dict, *,
         raise _slug_taken(changes["slug"])
     if updated is None:
         raise archived_conflict()
+    CACHE.changed(tenant_id, str(updated.id))
     audit.record(tenant_id, actor or "unknown", "conference.updated", "conference",
                  str(updated.id), conference_id=str(updated.id), changes=diff)
     return updated
@@ -355,9 +399,12 @@ def archive_conference(tenant_id: str, conference_id: str, *,
 
 
 def _move(conference: Conference, to: str) -> Conference | None:
-    return Conference.objects(tenant_id=conference.tenant_id, id=conference.id,
-                              status=conference.status).modify(
+    moved = Conference.objects(tenant_id=conference.tenant_id, id=conference.id,
+                               status=conference.status).modify(
         new=True, set__status=to, set__updated_at=utcnow())
+    if moved is not None:
+        CACHE.changed(conference.tenant_id, str(conference.id))
+    return moved
 
 
 def _audit_move(conference: Conference, was: str, actor: str) -> None:
@@ -386,12 +433,38 @@ def advance_by_dates(now: datetime) -> list[Conference]:
     return list(moved.values())
 
 
-def next_registration_seq(tenant_id: str, conference_id: str) -> int:
-    conference = Conference.objects(tenant_id=tenant_id, id=conference_id).modify(
-        new=True, inc__registration_seq=1)
-    if conference is None:
-        raise NotFound("No such conference.", code="conference_not_found")
-    return conference.registration_seq
+# Reserve ``ARGV[1]`` numbers on an existing counter; nil when there is none yet.
+INCR_EXISTING = "if redis.call('EXISTS', KEYS[1]) == 1 then " \
+    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false"
+# Seed a missing counter (set if absent: a concurrent seeder's value stands), then reserve.
+SEED_THEN_INCR = "redis.call('SET', KEYS[1], ARGV[2], 'NX') " \
+    "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+
+
+def registration_seq_key(tenant_id: str, conference_id: str) -> str:
+    """The Redis key of the conference's arrival counter."""
+    return f"meeteasy:seq:{tenant_id}:conference:{conference_id}:registrations"
+
+
+def next_registration_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:
+    """Reserve ``count`` arrival numbers of the conference; returns the last.
+
+    A Redis INCRBY, not a MongoDB findAndModify (a collection scan on SecantusDB). A
+    missing counter (a new conference, or Redis lost its data) is seeded, set if absent,
+    with the highest number stored, so a number held by a stored registration is never
+    handed out again; the unique index on (tenant, conference, seq) refuses a number
+    whose registration was still being written when Redis lost it."""
+    redis = get_redis()
+    key = registration_seq_key(tenant_id, conference_id)
+    last = redis.eval(INCR_EXISTING, 1, key, count)
+    if last is None:
+        stored = Conference.objects(tenant_id=tenant_id, id=conference_id) \
+            .only("registration_seq").first() if is_object_id(conference_id) else None
+        if stored is None:
+            raise NotFound("No such conference.", code="conference_not_found")
+        seed = max(stored.registration_seq or 0, registrations.last_seq(tenant_id, conference_id))
+        last = redis.eval(SEED_THEN_INCR, 1, key, count, seed)
+    return int(last)
 
 
 def set_decided_seq(tenant_id: str, conference_id: str, seq: int) -> None:
@@ -399,9 +472,12 @@ def set_decided_seq(tenant_id: str, conference_id: str, seq: int) -> None:
 
 
 def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:
-    """Reserve ``count`` waitlist numbers; returns the last (the block ends there)."""
-    conference = Conference.objects(tenant_id=tenant_id, id=conference_id).modify(
-        new=True, inc__waitlist_seq=count)
-    if conference is None:
+    """Reserve ``count`` waitlist numbers; returns the last (the block ends there).
+
+    Called under the conference's lock (the approval pass), so the read after the
+    increment sees this increment; an update then a read, rather than a findAndModify,
+    which SecantusDB runs as a collection scan."""
+    query = Conference.objects(tenant_id=tenant_id, id=conference_id)
+    if not query.update_one(inc__waitlist_seq=count):
         raise NotFound("No such conference.", code="conference_not_found")
-    return conference.waitlist_seq
+    return query.only("waitlist_seq").first().waitlist_seq

@@ -7,13 +7,19 @@ text: it is opaque to queries, and AMIS keys need not be valid MongoDB names.
 
 from __future__ import annotations
 
+import copy
 import json
 
 import mongoengine as me
 
+from meeteasy.cache import Versioned
 from meeteasy.errors import NotFound
 from models import amis
 from models.base import TenantDocument, utcnow
+
+
+# A conference's current form, kept per process until a new version is saved.
+CACHE = Versioned("form")
 
 
 class RegistrationForm(TenantDocument):
@@ -56,20 +62,37 @@ def save_version(tenant_id: str, conference_id: str, schema: dict, created_by: s
     warnings = amis.check_form_schema(schema)
     text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
     for _ in range(5):  # two staff saving at once: the unique index decides who gets which number
-        latest = current(tenant_id, conference_id)
+        latest = _latest(tenant_id, conference_id)
         try:
-            return RegistrationForm(
+            saved = RegistrationForm(
                 tenant_id=tenant_id, conference_id=conference_id,
                 version=(latest.version + 1) if latest else 1, schema_json=text, warnings=warnings,
                 created_by=created_by).save(force_insert=True)
         except me.NotUniqueError:
             continue
+        CACHE.changed(tenant_id, conference_id)
+        return saved
     raise me.NotUniqueError("could not allocate a form version")
 
 
 def current(tenant_id: str, conference_id: str) -> RegistrationForm | None:
+    """The newest version, from this process's copy while no newer one was saved."""
+    return CACHE.get((tenant_id, conference_id), lambda: _stored_latest(tenant_id, conference_id),
+                     _copy)
+
+
+def _latest(tenant_id: str, conference_id: str) -> RegistrationForm | None:
     return RegistrationForm.objects(tenant_id=tenant_id, conference_id=conference_id) \
         .order_by("-version").first()
+
+
+def _stored_latest(tenant_id: str, conference_id: str) -> dict | None:
+    latest = _latest(tenant_id, conference_id)
+    return latest.to_mongo().to_dict() if latest else None
+
+
+def _copy(stored: dict | None) -> RegistrationForm | None:
+    return RegistrationForm._from_son(copy.deepcopy(stored)) if stored else None
 
 
 def get_version(tenant_id: str, conference_id: str, version: int) -> RegistrationForm:

@@ -51,6 +51,5 @@ def list_codes(tenant_id: str, conference_id: str) -> list[InviteCode]:
 
 def redeem(tenant_id: str, conference_id: str, code: str) -> bool:
     """Use the code once if it has uses left; atomic, so a code is never overdrawn."""
-    used = InviteCode.objects(tenant_id=tenant_id, conference_id=conference_id, code=code,
-                              remaining__gt=0).modify(new=True, dec__remaining=1)
-    return used is not None
+    return bool(InviteCode.objects(tenant_id=tenant_id, conference_id=conference_id, code=code,
+                                   remaining__gt=0).update_one(dec__remaining=1))

@@ -3,9 +3,9 @@
 Every decision is a conditional update from the status it leaves, so a decision
 is taken once however many tasks, staff members or redeliveries race for it. A
 ticket code is written by the same update that approves, so an approved
-registration has exactly one code, and the partial unique index on
-(conference, ticket_code) guarantees no code is ever issued twice; a withdrawn
-or rejected registration keeps its voided code, so a code is never reused.
+registration has exactly one code, and the unique index on its ticket key
+guarantees no code is ever issued twice in the tenant; a withdrawn or rejected
+registration keeps its voided code, so a code is never reused.
 """
 
 from __future__ import annotations
@@ -30,6 +30,22 @@ TICKET_BYTES = 18  # 144 bits of randomness, 24 URL-safe characters
 MAX_PAGE = 500
 PRIORITIES = ("vip", "standard")  # the seat assignment serves VIPs first
 SEATING_FIELDS = ("party", "seat_category", "needs_accessible", "priority")
+
+
+KEY_INDEXES = ("one_per_user_key", "one_per_email_key", "one_per_ticket_key")
+# The indexes the key indexes replaced (dropped by Registration.ensure_indexes).
+REPLACED_INDEXES = ("one_per_user", "one_per_email", "ticket_code_unique",
+                    "tenant_id_1_conference_id_1_user_id_1_status_1",
+                    "tenant_id_1_conference_id_1_email_1_status_1",
+                    "tenant_id_1_ticket_code_1_conference_id_1")
+
+
+def key_fields(user_id: str | None, email: str | None, ticket_code: str | None) -> dict:
+    """The unique keys of a registration: each value, or while it has none a placeholder
+    of its own ("~" and random; no user id, email or ticket code starts so), since a
+    non-partial unique index takes one entry per document."""
+    return {f"{name}_key": value or "~" + secrets.token_hex(12)
+            for name, value in (("user", user_id), ("email", email), ("ticket", ticket_code))}
 
 
 class HistoryEntry(me.EmbeddedDocument):
@@ -60,6 +76,11 @@ class Registration(TenantDocument):
     decided_by = me.StringField(null=True)
     decided_at = me.DateTimeField(null=True)
     history = me.EmbeddedDocumentListField(HistoryEntry)
+    # user_id, email and ticket_code as unique keys: the value, or a placeholder of the
+    # registration's own while it has none (see key_fields).
+    user_key = me.StringField()
+    email_key = me.StringField()
+    ticket_key = me.StringField()
     # What the seat assignment needs to know (models/seatmaps.py, tasks/seating/).
     party = me.StringField(null=True, max_length=100)  # people sharing it sit together
     seat_category = me.StringField(null=True, max_length=40)  # None: any category
@@ -73,22 +94,15 @@ class Registration(TenantDocument):
     meta = {
         "collection": "registrations",
         "indexes": [
-            # One registration per person per conference. SecantusDB never answers a query
-            # from a partial index, so each partial unique index has a plain twin for reads:
-            # find_existing, and an attendee's own listing (at most one registration).
-            {"fields": ("tenant_id", "conference_id", "user_id"), "unique": True,
-             "partialFilterExpression": {"user_id": {"$type": "string"}},
-             "name": "one_per_user"},
-            ("tenant_id", "conference_id", "user_id", "status"),
-            {"fields": ("tenant_id", "conference_id", "email"), "unique": True,
-             "partialFilterExpression": {"email": {"$type": "string"}},
-             "name": "one_per_email"},
-            ("tenant_id", "conference_id", "email", "status"),
-            {"fields": ("tenant_id", "conference_id", "ticket_code"), "unique": True,
-             "partialFilterExpression": {"ticket_code": {"$type": "string"}},
-             "name": "ticket_code_unique"},
-            # check-in by ticket code
-            ("tenant_id", "ticket_code", "conference_id"),
+            # One registration per person per conference, one per ticket code in the tenant,
+            # and the reads by them: find_existing, an attendee's own listing, check-in by
+            # code. (Partial unique indexes on user_id, email and ticket_code would each
+            # need a plain twin: SecantusDB never reads from a partial index.)
+            {"fields": ("tenant_id", "conference_id", "user_key"), "unique": True,
+             "name": KEY_INDEXES[0]},
+            {"fields": ("tenant_id", "conference_id", "email_key"), "unique": True,
+             "name": KEY_INDEXES[1]},
+            {"fields": ("tenant_id", "ticket_key"), "unique": True, "name": KEY_INDEXES[2]},
             # one registration: get, every conditional decision (status $in, policy_checked),
             # and a batch of ids ($in on _id; the conference is checked in Python)
             ("tenant_id", "id", "status", "policy_checked"),
@@ -103,6 +117,30 @@ class Registration(TenantDocument):
             ("tenant_id", "conference_id", "party"),
         ],
     }
+
+    def __init__(self, *args, **values):
+        super().__init__(*args, **values)
+        if self._created and not self.user_key:  # new, not read from the database
+            for name, value in key_fields(self.user_id, self.email, self.ticket_code).items():
+                setattr(self, name, value)
+
+    @classmethod
+    def ensure_indexes(cls):
+        adopt_key_fields(cls._get_collection())
+        super().ensure_indexes()
+
+
+def adopt_key_fields(collection) -> None:
+    """Once per database, before its key indexes exist: give registrations stored before
+    the key fields theirs, and drop the indexes the key indexes replaced."""
+    if KEY_INDEXES[0] in collection.index_information():
+        return
+    for stored in collection.find({"user_key": {"$exists": False}}):
+        collection.update_one({"_id": stored["_id"], "user_key": {"$exists": False}},
+                              {"$set": key_fields(stored.get("user_id"), stored.get("email"),
+                                                  stored.get("ticket_code"))})
+    for name in set(REPLACED_INDEXES) & set(collection.index_information()):
+        collection.drop_index(name)
 
 
 def new_ticket_code() -> str:
@@ -158,8 +196,8 @@ def create_registration(tenant_id: str, conference_id: str, *, seq: int, registe
                         user_id: str | None, email: str | None, name: str, answers: dict,
                         form_version: int | None, invite_code: str | None,
                         seating: dict | None = None) -> Registration:
-    """Store a pending registration; 409 if this person already registered.
-    ``seating`` may set the fields of SEATING_FIELDS."""
+    """Store a pending registration; 409 if this person already registered, SeqTaken if
+    another registration holds ``seq``. ``seating`` may set the fields of SEATING_FIELDS."""
     now = utcnow()
     registration = Registration(
         tenant_id=tenant_id, conference_id=conference_id, user_id=user_id, email=email, name=name,
@@ -171,14 +209,27 @@ def create_registration(tenant_id: str, conference_id: str, *, seq: int, registe
         return registration.save(force_insert=True)
     except me.NotUniqueError:
         existing = find_existing(tenant_id, conference_id, user_id, email)
+        if existing is None:
+            raise SeqTaken(seq)
         raise Conflict("This person is already registered for the conference.",
                        code="already_registered",
                        details={"registration_id": str(existing.id) if existing else None})
 
 
+class SeqTaken(Exception):
+    """The arrival number was taken (Redis lost the counter while it was in use): draw another."""
+
+
+def last_seq(tenant_id: str, conference_id: str) -> int:
+    """The highest arrival number stored for the conference (0 if none)."""
+    last = Registration.objects(tenant_id=tenant_id, conference_id=conference_id) \
+        .order_by("-seq").only("seq").first()
+    return last.seq if last else 0
+
+
 def find_existing(tenant_id: str, conference_id: str, user_id: str | None,
                   email: str | None) -> Registration | None:
-    for field, value in (("user_id", user_id), ("email", email)):
+    for field, value in (("user_key", user_id), ("email_key", email)):
         if value:
             found = Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
                                          **{field: value}).first()
@@ -199,7 +250,7 @@ def get_registration(tenant_id: str, registration_id: str, *, user_id: str | Non
 
 
 def get_by_ticket(tenant_id: str, code: str) -> Registration:
-    registration = Registration.objects(tenant_id=tenant_id, ticket_code=code).first()
+    registration = Registration.objects(tenant_id=tenant_id, ticket_key=code).first()
     if registration is None:
         raise NotFound("No such ticket.", code="ticket_not_found")
     return registration
@@ -266,9 +317,10 @@ def decide(tenant_id: str, registration_id, *, to: str, by: str, reason: str = "
             changes["set__ticket_void"] = True
         return query.modify(new=True, **changes)
     for _ in range(3):
+        code = new_ticket_code()
         try:
-            return query.modify(new=True, set__ticket_code=new_ticket_code(), set__ticket_void=False,
-                                **changes)
+            return query.modify(new=True, set__ticket_code=code, set__ticket_key=code,
+                                set__ticket_void=False, **changes)
         except me.NotUniqueError:
             continue
     raise Conflict("Could not issue a unique ticket code.", code="ticket_code_collision")
@@ -306,7 +358,8 @@ def decide_many(tenant_id: str, decisions: list[Decision], *, by: str,
         changes = {"status": decision.to, "reason": decision.reason, "decided_by": by,
                    "decided_at": now, "updated_at": now, "policy_checked": True}
         if decision.to == "approved":
-            changes.update(ticket_code=new_ticket_code(), ticket_void=False)
+            code = new_ticket_code()
+            changes.update(ticket_code=code, ticket_key=code, ticket_void=False)
         elif decision.to == "waitlisted":
             changes["waitlist_seq"] = decision.waitlist_seq
         elif decision.to in ("withdrawn", "rejected"):
@@ -345,7 +398,7 @@ def list_registrations(tenant_id: str, conference_id: str, *, status: str | None
     filters: dict = {"tenant_id": tenant_id, "conference_id": conference_id}
     checks = []
     if user_id:
-        filters["user_id"] = user_id  # one registration per person: the rest is checked below
+        filters["user_key"] = user_id  # one registration per person: the rest is checked below
         if status:
             checks.append(lambda r: r.status == status)
         if after_seq is not None:

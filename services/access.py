@@ -44,7 +44,10 @@ def require_staff(caller: Caller, what: str) -> None:
 def conference_for(caller: Caller, conference_id: str, *, change: bool = False) -> Conference:
     """The conference a request acts on, in the caller's tenant: staff reach all of it,
     attendees only a visible one (404 otherwise, as for a missing one). With
-    ``change``, an archived conference is refused (409 ``conference_archived``)."""
-    conference = conferences.get_conference(caller.tenant_id, conference_id,
-                                            visible_to_attendees=not caller.is_staff)
+    ``change``, an archived conference is refused (409 ``conference_archived``).
+
+    It is this process's copy while the conference is unchanged, without its counters
+    (:func:`models.conferences.get_cached`)."""
+    conference = conferences.get_cached(caller.tenant_id, conference_id,
+                                        visible_to_attendees=not caller.is_staff)
     return conferences.ensure_changeable(conference) if change else conference

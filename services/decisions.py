@@ -65,9 +65,9 @@ class Places:
 
 def promote_waitlist(places: Places) -> list[Registration]:
     """Fill free places from the waitlist, first come first served."""
-    if places.free == 0:
-        return []
     conference = places.conference
+    if places.free == 0 or not conference.waitlist_seq:
+        return []  # full, or nobody was ever waitlisted (the pass numbers everyone it waitlists)
     limit = places.free if places.free is not None else registrations.MAX_PAGE
     waiting = registrations.next_waitlisted(conference.tenant_id, str(conference.id), limit=limit)
     decisions = [registrations.Decision(r.id, "approved", "A place became free.")
@@ -136,7 +136,9 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
                 watermark = max(watermark, asked[-1].seq)
                 moved += _decide(conference, places, asked, answers)
                 conferences.set_decided_seq(tenant_id, conference_id, watermark)
-                if len(asked) < len(batch):
+                if len(asked) < len(batch) or len(batch) < BATCH:
+                    # A short batch was the last: a registration stored since has its own
+                    # job, which makes a pass of its own, so asking again would find nothing.
                     break
         if not ask_first:
             break

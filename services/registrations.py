@@ -7,8 +7,11 @@ conditional update that frees the place at once and starts the waitlist's promot
 
 from __future__ import annotations
 
-from meeteasy.errors import Conflict, ServiceUnavailable, ValidationFailed
+from meeteasy import cache
+from meeteasy.errors import Conflict, ServiceUnavailable, TransientError, ValidationFailed
 from models import amis, forms, seat_assignments, users
+from models import plugins as plugin_activations
+from models.base import is_object_id
 from models import conferences as conference_records
 from models import registrations as registration_records
 from models.jobs import Job
@@ -19,6 +22,7 @@ from services.jobs import start_job
 from services.seating_wishes import check_wishes, wishes_fields
 
 OPEN_STATUSES = ("published", "ongoing")
+SEQ_ATTEMPTS = 3  # a taken arrival number (see models.conferences.next_registration_seq)
 
 
 def announce(registrations: list[Registration]) -> None:
@@ -46,6 +50,24 @@ def register(caller: Caller, conference_id: str, *, answers: dict, invite_code: 
     ``email`` (staff only) registers someone else; ``seating`` holds the seating
     wishes as the client gave them. Returns the job and the registration's view."""
     backpressure.check_queue("registrations.apply_policy")
+    # What every registration re-reads comes from this process's caches: their versions
+    # are read once for the request.
+    with cache.versions_read(*_cached_reads(caller.tenant_id, conference_id)):
+        return _register(caller, conference_id, answers=answers, invite_code=invite_code,
+                         email=email, name=name, seating=seating,
+                         idempotency_key=idempotency_key)
+
+
+def _cached_reads(tenant_id: str, conference_id: str) -> list[str]:
+    if not is_object_id(conference_id):
+        return []
+    return [conference_records.CACHE.key(tenant_id, conference_id),
+            forms.CACHE.key(tenant_id, conference_id), plugin_activations.CACHE.key(tenant_id)]
+
+
+def _register(caller: Caller, conference_id: str, *, answers: dict, invite_code: str | None,
+              email: str | None, name: str | None, seating: dict | None,
+              idempotency_key: str | None) -> tuple[Job, dict]:
     conference = conference_for(caller, conference_id)
     if conference.status not in OPEN_STATUSES:
         raise Conflict(f"Registration is closed: the conference is {conference.status}.",
@@ -63,11 +85,18 @@ def register(caller: Caller, conference_id: str, *, answers: dict, invite_code: 
     user_id, email, name = _registrant(caller, email, name)
     seating = wishes_fields(seating) if seating else {}
     check_wishes(caller, str(conference.id), seating)
-    registration = registration_records.create_registration(
-        caller.tenant_id, str(conference.id),
-        seq=conference_records.next_registration_seq(caller.tenant_id, str(conference.id)),
-        registered_by=caller.user_id, user_id=user_id, email=email, name=name, answers=answers,
-        form_version=form.version if form else None, invite_code=invite_code, seating=seating)
+    for attempt in range(SEQ_ATTEMPTS):
+        try:
+            registration = registration_records.create_registration(
+                caller.tenant_id, str(conference.id),
+                seq=conference_records.next_registration_seq(caller.tenant_id, str(conference.id)),
+                registered_by=caller.user_id, user_id=user_id, email=email, name=name,
+                answers=answers, form_version=form.version if form else None,
+                invite_code=invite_code, seating=seating)
+            break
+        except registration_records.SeqTaken:
+            if attempt == SEQ_ATTEMPTS - 1:
+                raise TransientError("Could not number the registration; try again.")
     try:
         job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                         {"conference_id": str(conference.id), "registration_id": str(registration.id)},

@@ -48,8 +48,7 @@ def put_map(client, conference_id: str, data: dict) -> dict:
 
 
 def next_seqs(tenant, conference_id: str, count: int) -> range:
-    last = conferences.Conference.objects(tenant_id=tenant.id, id=conference_id).modify(
-        new=True, inc__registration_seq=count).registration_seq
+    last = conferences.next_registration_seq(tenant.id, conference_id, count)
     return range(last - count + 1, last + 1)
 
 
@@ -82,11 +81,13 @@ def approve_in_bulk(tenant, conference_id: str, people: list[dict]) -> list[str]
                                                  reason="registered"),
                  registrations.HistoryEntry(at=now, by=staff, to="approved")],
     ).to_mongo().to_dict()
-    documents = [{**template, "_id": ObjectId(), "seq": seq, "name": f"Bulk {seq}",
-                  "email": f"b{seq}-{uuid.uuid4().hex[:6]}@example.com",
-                  "ticket_code": registrations.new_ticket_code(),
-                  **{k: v for k, v in person.items() if k in registrations.SEATING_FIELDS}}
-                 for seq, person in zip(next_seqs(tenant, conference_id, len(people)), people)]
+    documents = []
+    for seq, person in zip(next_seqs(tenant, conference_id, len(people)), people):
+        email, code = f"b{seq}-{uuid.uuid4().hex[:6]}@example.com", registrations.new_ticket_code()
+        documents.append({
+            **template, "_id": ObjectId(), "seq": seq, "name": f"Bulk {seq}", "email": email,
+            "ticket_code": code, **registrations.key_fields(None, email, code),
+            **{k: v for k, v in person.items() if k in registrations.SEATING_FIELDS}})
     collection = registrations.Registration._get_collection()
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: collection.insert_many(documents[i::4], ordered=False), range(4)))

@@ -148,6 +148,30 @@ def test_partial_unique_index_applies_only_to_matching_documents(scratch):
     assert "COLLSCAN" not in stage_names(plan["queryPlanner"]["winningPlan"])
 
 
+def test_registrations_stored_before_the_key_indexes_get_their_keys_once(scratch):
+    scratch.create_index([("tenant_id", 1), ("conference_id", 1), ("user_id", 1)], unique=True,
+                         name="one_per_user",
+                         partialFilterExpression={"user_id": {"$type": "string"}})
+    scratch.insert_many([
+        {"tenant_id": "t1", "conference_id": "c1", "user_id": "u1", "email": "a@x.org",
+         "ticket_code": "code-1"},
+        {"tenant_id": "t1", "conference_id": "c1", "user_id": None, "email": "b@x.org"},
+        {"tenant_id": "t1", "conference_id": "c1", "user_id": None, "email": None}])
+    registration_store.adopt_key_fields(scratch)
+    for spec in registration_store.Registration._meta["index_specs"]:
+        if spec.get("name") in registration_store.KEY_INDEXES:
+            scratch.create_index(spec["fields"], unique=True, name=spec["name"])
+    stored = list(scratch.find({}, {"_id": 0, "user_key": 1, "email_key": 1, "ticket_key": 1}))
+    assert [(r["user_key"], r["email_key"], r["ticket_key"]) for r in stored][0] == (
+        "u1", "a@x.org", "code-1")
+    assert stored[1]["email_key"] == "b@x.org" and stored[1]["user_key"].startswith("~")
+    assert len({r["user_key"] for r in stored} | {r["ticket_key"] for r in stored}) == 6
+    assert "one_per_user" not in scratch.index_information()
+    registration_store.adopt_key_fields(scratch)  # the key indexes exist: nothing to do
+    assert list(scratch.find({}, {"_id": 0, "user_key": 1, "email_key": 1, "ticket_key": 1})) \
+        == stored
+
+
 def test_regex_with_options_matches_case_insensitively_on_an_indexed_field(scratch):
     scratch.create_index([("email", 1)], unique=True)
     scratch.insert_many([{"email": "Alice@Example.com"}, {"email": "bob@example.com"}])
@@ -353,9 +377,9 @@ def _conference(w, status="published", **fields) -> str:
     fields.setdefault("title", "Plans")
     fields.setdefault("starts_at", w.starts_at)
     fields.setdefault("ends_at", fields["starts_at"] + timedelta(days=2))
+    fields.setdefault("capacity", 100)
     conference = conferences.create_conference(
-        w.tenant_id, w.user_id, slug=f"c-{uuid.uuid4().hex[:8]}", timezone="UTC", capacity=100,
-        **fields)
+        w.tenant_id, w.user_id, slug=f"c-{uuid.uuid4().hex[:8]}", timezone="UTC", **fields)
     if status != "draft":
         conferences.transition(w.tenant_id, str(conference.id), status)
     return str(conference.id)
@@ -391,6 +415,12 @@ def _refused(error, call):
         with pytest.raises(error):
             call()
     return run
+
+
+def _cold(cache, parts, call):
+    """A cached read whose copy is out of date, so that it reads MongoDB."""
+    cache.changed(*parts)
+    return call
 
 
 def _queued(w):
@@ -559,8 +589,15 @@ OPERATIONS = {
                                                  .archive_conference(w.tenant_id, cid))(
         _conference(w)),
     "conferences.advance_by_dates": lambda w: _advance_by_dates_in_2001(w),
-    "conferences.next_registration_seq": lambda w: lambda: conferences.next_registration_seq(
+    # a Redis counter: MongoDB is read only to seed a missing one (a new conference here)
+    "conferences.next_registration_seq(seed)": lambda w: (lambda cid: lambda: conferences
+                                                          .next_registration_seq(
+        w.tenant_id, cid))(_conference(w)),
+    "registrations.last_seq": lambda w: lambda: registration_store.last_seq(
         w.tenant_id, w.conference_id),
+    "conferences.get_cached(cold)": lambda w: _cold(conferences.CACHE, (
+        w.tenant_id, w.conference_id), lambda: conferences.get_cached(
+        w.tenant_id, w.conference_id, visible_to_attendees=True)),
     "conferences.next_waitlist_seq": lambda w: lambda: conferences.next_waitlist_seq(
         w.tenant_id, w.conference_id),
     "audit.list_for_conference": lambda w: lambda: audit.list_for_conference(
@@ -668,7 +705,8 @@ OPERATIONS = {
     # forms, invites, exports, plugins, activity
     "forms.save_version": lambda w: lambda: forms.save_version(
         w.tenant_id, w.conference_id, FORM, w.user_id),
-    "forms.current": lambda w: lambda: forms.current(w.tenant_id, w.conference_id),
+    "forms.current(cold)": lambda w: _cold(forms.CACHE, (w.tenant_id, w.conference_id),
+                                           lambda: forms.current(w.tenant_id, w.conference_id)),
     "forms.get_version": lambda w: lambda: forms.get_version(
         w.tenant_id, w.conference_id, 1),
     "forms.list_versions": lambda w: lambda: forms.list_versions(
@@ -681,7 +719,8 @@ OPERATIONS = {
     "exports.get_export": lambda w: lambda: exports.get_export(w.tenant_id, "plans-export"),
     "plugins.set_activation": lambda w: lambda: plugin_store.set_activation(
         w.tenant_id, "activity_log", enabled=True, config={"n": 1}, updated_by=w.user_id),
-    "plugins.enabled_for": lambda w: lambda: plugin_store.enabled_for(w.tenant_id),
+    "plugins.enabled_for(cold)": lambda w: _cold(plugin_store.CACHE, (w.tenant_id,),
+                                                 lambda: plugin_store.enabled_for(w.tenant_id)),
     "plugins.list_activations": lambda w: lambda: plugin_store.list_activations(w.tenant_id),
     "activity.for_registration": lambda w: lambda: activity.for_registration(
         w.tenant_id, str(w.mine.id)),
@@ -811,6 +850,56 @@ def test_a_job_s_hot_path_sends_nothing_to_mongodb(recorder, world):
     flushed()
     stored = job_store.Job.objects(tenant_id=w.tenant_id, id=job.id).first()
     assert (stored.state, stored.progress, stored.attempts) == ("succeeded", 100, 1)
+
+
+# --- no findAndModify on the hot path ------------------------------------------------------
+
+def test_registering_and_the_approval_pass_send_no_find_and_modify(recorder, world):
+    """SecantusDB runs findAndModify as a collection scan. Registering (caches cold, then
+    warm) and the approval job's service function (approve, overflow to the waitlist,
+    promote from it) send none: conditional updates, then a read where needed."""
+    from services import decisions
+    from services import registrations as registration_service
+
+    w = world
+    conference_id = _conference(w, policy={"mode": "automatic", "waitlist": True}, capacity=1)
+    forms.save_version(w.tenant_id, conference_id, FORM, w.user_id)
+
+    def register():
+        user = user_store.create_user(w.tenant_id, f"{uuid.uuid4().hex[:8]}@{w.slug}.example.com",
+                                      "long enough password", ["attendee"])
+        caller = Caller(user_id=str(user.id), tenant_id=w.tenant_id, roles=("attendee",))
+        _, view = registration_service.register(
+            caller, conference_id, answers={"person": {"city": "Lyon"}}, invite_code=None,
+            email=None, name=None, seating=None, idempotency_key=None)
+        return view["id"]
+
+    def recorded(call):
+        recorder.commands.clear()
+        recorder.active = True
+        try:
+            return call()
+        finally:
+            recorder.active = False
+
+    sent = []
+    first = recorded(register)  # cold: the conference, form and plugins read from MongoDB
+    sent += [next(iter(c)) for c in recorder.commands]
+    second = recorded(register)  # warm
+    sent += [next(iter(c)) for c in recorder.commands]
+    outcomes = []
+    for registration_id in (first, second):
+        outcomes.append(recorded(lambda: decisions.run_policy(w.tenant_id, conference_id,
+                                                              registration_id)))
+        sent += [next(iter(c)) for c in recorder.commands]
+    registration_store.withdraw(w.tenant_id, first, w.user_id)
+    recorded(lambda: decisions.run_policy(w.tenant_id, conference_id))  # the promotion
+    sent += [next(iter(c)) for c in recorder.commands]
+
+    assert [o["registration"]["status"] for o in outcomes] == ["approved", "waitlisted"]
+    assert registration_store.get_registration(w.tenant_id, second).status == "approved"
+    assert {"update", "find"} <= set(sent)
+    assert "findAndModify" not in sent
 
 
 # --- what is filtered in Python matches what the server would have matched --------------

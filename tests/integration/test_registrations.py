@@ -263,8 +263,7 @@ def test_bulk_staff_decision_reports_progress_and_respects_capacity(stack, tenan
 def create_pending(tenant, conference_id, count):
     """``count`` pending registrations written in one batch (test set-up, not the path
     under test: registering through the API is tested above)."""
-    last = conference_store.Conference.objects(tenant_id=tenant.id, id=conference_id).modify(
-        new=True, inc__registration_seq=count).registration_seq
+    last = conference_store.next_registration_seq(tenant.id, conference_id, count)
     staff_id = tenant.users["staff"].id
     registrations = [registration_store.Registration(
         tenant_id=tenant.id, conference_id=conference_id, seq=last - count + 1 + i,
