@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import uuid
 
-import redis.exceptions
 from kombu.exceptions import OperationalError
 from sanic import Sanic, json
 from sanic.constants import HTTP_METHODS
 from sanic.exceptions import SanicException
 
 from meeteasy.errors import MeetEasyError, ServiceUnavailable
+from meeteasy.redisconn import OUTAGES as REDIS_OUTAGES
 
 log = logging.getLogger("meeteasy.api")
 
@@ -31,11 +31,9 @@ _SANIC_CODES = {
 }
 
 
-# Redis unreachable, timing out, still loading its data after a restart, full
-# (maxmemory with noeviction) or a read-only replica during a failover, seen by redis-py
-# or by kombu publishing a task: the request may succeed once Redis is back.
-OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-           redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError, OperationalError)
+# Redis out of reach (meeteasy.redisconn.OUTAGES), seen by redis-py or by kombu: the
+# request may succeed once Redis is back.
+OUTAGES = (*REDIS_OUTAGES, OperationalError)
 
 
 def error_body(code: str, message: str, details=None) -> dict:

@@ -24,10 +24,10 @@ from redis.commands.core import Script
 
 from meeteasy.redisconn import get_redis
 
-SEQ = "changes:seq"
-STREAM = "changes:stream"
-FLUSHED = "changes:flushed"
-LEASE = "changes:flusher"
+SEQ = "meeteasy:changes:seq"
+STREAM = "meeteasy:changes:stream"
+FLUSHED = "meeteasy:changes:flushed"
+LEASE = "meeteasy:changes:flusher"
 
 PRELUDE = """
 local function next_seq()

@@ -8,6 +8,12 @@ import redis
 
 from meeteasy.settings import get_settings
 
+# Redis unreachable, timing out, still loading its data after a restart, full
+# (maxmemory with noeviction) or a read-only replica during a failover: an operation
+# that meets one may succeed once Redis is back (the API answers 503 with Retry-After).
+OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+           redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
+
 _client: redis.Redis | None = None
 _client_pid: int | None = None
 

@@ -29,8 +29,8 @@ from meeteasy.redisconn import get_redis
 from meeteasy.settings import get_settings
 
 COLLECTION = "jobs"
-LEASES = "jobs:leases"
-QUEUED = "jobs:queued"
+LEASES = "meeteasy:jobs:leases"
+QUEUED = "meeteasy:jobs:queued"
 TIMES = ("created_at", "updated_at", "started_at", "finished_at", "lease_until")
 INTS = ("progress", "attempts", "change_seq")
 DICTS = ("args", "result", "error")
@@ -40,10 +40,12 @@ STRINGS = ("id", "tenant_id", "user_id", "kind", "state", "message", "worker",
 FIELDS = STRINGS + INTS + TIMES + DICTS + BOOLS
 DUPLICATE_KEY = 11000
 
-# KEYS[3] the job's hash, KEYS[4] leases, KEYS[5] queued. ARGV[1] the job's member in
-# the sorted sets, ARGV[2] the transition: {create, cond: [[field, "eq"|"lt", value]],
-# set: {field: value}, del: [field], incr: {field: n}}. Answers {"ok", hash},
-# {"conflict", hash} (a condition failed), {"missing"} or {"exists", hash}.
+# KEYS[3] the job's hash, KEYS[4] leases, KEYS[5] queued, and for a creation that
+# publishes, KEYS[6] the task queue's list. ARGV[1] the job's member in the sorted sets,
+# ARGV[2] the transition: {create, cond: [[field, "eq"|"lt", value]], set: {field: value},
+# del: [field], incr: {field: n}}, ARGV[3] the task message to push with a creation.
+# Answers {"ok", hash}, {"conflict", hash} (a condition failed), {"missing"} or
+# {"exists", hash}.
 _CHANGE = changes.script("""
 local key, member = KEYS[3], ARGV[1]
 local spec = cjson.decode(ARGV[2])
@@ -84,6 +86,7 @@ else
   redis.call('ZREM', KEYS[4], member)
   redis.call('ZREM', KEYS[5], member)
 end
+if spec.create and KEYS[6] then redis.call('LPUSH', KEYS[6], ARGV[3]) end
 return {'ok', flat}
 """)
 
@@ -117,7 +120,7 @@ return 0
 
 
 def hash_key(tenant_id: str, job_id: str) -> str:
-    return f"job:{tenant_id}:{job_id}"
+    return f"meeteasy:job:{tenant_id}:{job_id}"
 
 
 def member(tenant_id: str, job_id: str) -> str:
@@ -193,18 +196,25 @@ def change(tenant_id: str, job_id: str, *, cond: Iterable[tuple[str, str, Any]] 
     return outcome[0].decode(), decode(_pairs(outcome[1]))
 
 
-def create(values: dict[str, Any]) -> dict[str, Any]:
+def create(values: dict[str, Any], publish: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Record a new job; with ``publish`` (a queue's list, a task message), push its
+    task message in the same script, so that a job is recorded if and only if its
+    message is queued, in one round trip."""
     sets, _ = encode(values)
     outcome = _run(values["tenant_id"], values["id"],
-                   {"create": True, "cond": [], "set": sets, "del": [], "incr": {}})
+                   {"create": True, "cond": [], "set": sets, "del": [], "incr": {}}, publish)
     assert outcome[0] == b"ok", f"job {values['id']} exists"  # ids are fresh uuid4s
     return decode(_pairs(outcome[1]))
 
 
-def _run(tenant_id: str, job_id: str, spec: dict) -> list:
-    return _CHANGE(keys=changes.keys(hash_key(tenant_id, job_id), LEASES, QUEUED),
-                   args=[member(tenant_id, job_id), json.dumps(spec, separators=(",", ":"))],
-                   client=get_redis())
+def _run(tenant_id: str, job_id: str, spec: dict, publish: tuple[str, str] | None = None
+         ) -> list:
+    keys = changes.keys(hash_key(tenant_id, job_id), LEASES, QUEUED)
+    args = [member(tenant_id, job_id), json.dumps(spec, separators=(",", ":"))]
+    if publish is not None:
+        keys.append(publish[0])
+        args.append(publish[1])
+    return _CHANGE(keys=keys, args=args, client=get_redis())
 
 
 def restore(values: dict[str, Any], client=None) -> bool:

@@ -120,14 +120,21 @@ def _changed(tenant_id: str, job_id: str, **transition) -> Job | None:
 
 # --- one job -------------------------------------------------------------------------------
 
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
 def create_job(tenant_id: str, user_id: str, kind: str, args: dict | None = None,
-               idempotency_key: str | None = None) -> Job:
+               idempotency_key: str | None = None, *, job_id: str | None = None,
+               publish: tuple[str, str] | None = None) -> Job:
+    """Record a queued job; with ``publish`` (queue list, task message), its message is
+    queued by the same Redis script (see :func:`models.job_state.create`)."""
     now = utcnow()
     return _job(job_state.create({
-        "id": uuid.uuid4().hex, "tenant_id": tenant_id, "user_id": user_id, "kind": kind,
-        "args": args or {}, "state": "queued", "progress": 0, "message": "", "attempts": 0,
-        "cancel_requested": False, "idempotency_key": idempotency_key, "created_at": now,
-        "updated_at": now}))
+        "id": job_id or new_job_id(), "tenant_id": tenant_id, "user_id": user_id,
+        "kind": kind, "args": args or {}, "state": "queued", "progress": 0, "message": "",
+        "attempts": 0, "cancel_requested": False, "idempotency_key": idempotency_key,
+        "created_at": now, "updated_at": now}, publish))
 
 
 def get_job(tenant_id: str, job_id: str, user_id: str | None = None) -> Job:
@@ -222,13 +229,6 @@ def requeue_failed(tenant_id: str, job_id: str) -> Job:
         raise Conflict(f"Only failed jobs can be retried; this one is {job.state}.",
                        code="job_not_failed")
     return job
-
-
-def fail_unsent(tenant_id: str, job_id: str, error: dict) -> Job | None:
-    """A queued job whose task could not be sent: failed, so nobody waits for it."""
-    now = utcnow()
-    return _changed(tenant_id, job_id, cond=[("state", "eq", "queued")], set_={
-        "state": "failed", "error": error, "finished_at": now, "updated_at": now})
 
 
 def touch_queued(tenant_id: str, job_id: str, message: str, seen_at: datetime) -> Job | None:

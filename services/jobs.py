@@ -1,8 +1,9 @@
 """Jobs: the one door to the workers, and the one writer of a job's state.
 
 Every piece of asynchronous work is a Job whose id is its Celery task id.
-:func:`start_job` records it and sends its task by name (the web process never
-imports task code); :func:`update_job` applies a conditional change of its state
+:func:`start_job` records it and queues its task by name, in one Redis script (the
+web process never imports task code, nor goes through kombu's producer:
+:mod:`meeteasy.task_message`); :func:`update_job` applies a conditional change of its state
 and pushes ``job.updated`` when the change took effect, so a client sees exactly
 the states that were stored. A job's state is hot, in Redis (:mod:`models.jobs`);
 none of these changes waits on MongoDB.
@@ -15,10 +16,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from kombu.exceptions import OperationalError
-
-from meeteasy.broker import JOB_KINDS, ROUTES, app, settings
+from meeteasy.broker import JOB_KINDS, ROUTES, settings
 from meeteasy.errors import NotFound, ServiceUnavailable
+from meeteasy.redisconn import OUTAGES, get_redis
+from meeteasy.task_message import redis_message
 from models import jobs as job_records
 from models import tenants as tenant_records
 from models.base import utcnow
@@ -27,32 +28,37 @@ from services import backpressure, events
 from services.access import Caller
 
 log = logging.getLogger(__name__)
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
 
 
 def start_job(tenant_id: str, user_id: str, kind: str, args: dict | None = None,
               idempotency_key: str | None = None) -> Job:
-    """Record a queued job and send its task; the task id is the job id."""
+    """Record a queued job and queue its task (the task id is the job id), both in one
+    Redis script: a job is recorded if and only if its message is queued. Redis out of
+    reach raises ServiceUnavailable, with nothing started."""
     if kind not in JOB_KINDS:
         raise NotFound(f"Unknown job kind {kind!r}.", code="unknown_job_kind")
     backpressure.admit(tenant_id, user_id, kind)
-    job = job_records.create_job(tenant_id, user_id, kind, args, idempotency_key)
-    enqueue(job)
-    return job
+    job_id = job_records.new_job_id()
+    try:
+        return job_records.create_job(tenant_id, user_id, kind, args, idempotency_key,
+                                      job_id=job_id, publish=_message(kind, tenant_id, job_id))
+    except OUTAGES as error:
+        raise ServiceUnavailable("The task queue is unavailable; nothing was started.") \
+            from error
 
 
 def enqueue(job: Job) -> None:
-    """Send the job's task to its queue. If the broker cannot take it, the job is failed
-    (never left queued with no message) and ServiceUnavailable is raised."""
-    try:
-        app.send_task(job.kind, kwargs={"tenant_id": job.tenant_id, "job_id": job.id},
-                      task_id=job.id, queue=ROUTES[job.kind], retry=True,
-                      retry_policy=PUBLISH_RETRY)
-    except OperationalError:
-        log.exception("could not enqueue job %s", job.id)
-        job_records.fail_unsent(job.tenant_id, job.id, {
-            "code": "enqueue_failed", "message": "The task queue was unavailable."})
-        raise ServiceUnavailable("The task queue is unavailable; nothing was started.")
+    """Queue the task of a job that is recorded already (an operator's retry, the
+    reaper's resend). If Redis fails here the job stays queued with no message, and the
+    reaper sends it again once it has waited ``MEETEASY_QUEUED_JOB_GRACE``."""
+    queue, message = _message(job.kind, job.tenant_id, job.id)
+    get_redis().lpush(queue, message)
+
+
+def _message(kind: str, tenant_id: str, job_id: str) -> tuple[str, str]:
+    """The task's queue and the message that Celery's Redis transport would push there."""
+    queue = ROUTES[kind]
+    return queue, redis_message(kind, job_id, {"tenant_id": tenant_id, "job_id": job_id}, queue)
 
 
 def update_job(change: Callable[..., Job | None], tenant_id: str, job_id: str, *args: Any,

@@ -43,8 +43,10 @@ def _lost(owner, attempts: int = 1) -> Job:
     job = _ping(owner)
     for _ in range(attempts):
         job = job_store.claim_job(job.tenant_id, job.id, "dead-worker@nowhere", 0)
+        # lease_until = claim time + 0 s: in the past once the clock has moved on (a
+        # takeover needs the lease strictly expired, and a Redis claim takes well under 1 ms)
+        time.sleep(0.01)
     assert job.state == "running" and job.attempts == attempts
-    time.sleep(0.01)  # lease_until = claim time + 0 s: now in the past
     return job
 
 
