@@ -74,7 +74,9 @@ class SeatBlock(TenantDocument):
         "collection": "seat_blocks",
         "indexes": [
             ("tenant_id", "conference_id", "keys"),
-            {"fields": ("expires_at",), "sparse": True},
+            # Platform-level: beat releases expired holds across tenants (only holds, each
+            # a block of its own, have an expiry).
+            ("expires_at",),
         ],
     }
 
