@@ -301,8 +301,8 @@ def big_crowd(rng: random.Random, count: int) -> list[dict]:
 
 def half_seated_parties(tenant, conference_id: str, person: dict) -> set[str]:
     """Parties with some members seated and some not, once the store has settled: the
-    last batch a dead worker sent may still be being written, and the server takes most
-    of a second for a batch of 1,000, so the count must hold still for 3 s."""
+    last batch a dead worker sent may still be being written (up to a second for a batch
+    of 1,000 on a busy machine), so the count must hold still for 3 s."""
     count, unchanged, deadline = -1, 0, time.monotonic() + 60
     while time.monotonic() < deadline and unchanged < 6:
         time.sleep(0.5)
