@@ -33,13 +33,15 @@ the best one instead of the best one).
 parties of five to eight only, so that no party fits any block and every one needs a
 stack of rows (or the repair).
 
-Store time (``--store``): the script starts its own SecantusDB (free port, stopped by PID
-at the end; nothing else is touched) and writes each result as the task does, through
-``models.seat_assignments.insert_many`` in batches of ``services.seating.automatic.STORE_BATCH``
-into a fresh conference, with the unique (conference, seat) and (conference, person)
-indexes in place. ``store ms`` is the median of the runs; ``raw ms`` is the baseline of
-that write: the same rows as plain dicts, one pymongo ``insert_many`` into a collection
-without indexes. Without ``--store``, those columns print ``-``.
+Store time (``--store``): the script starts its own SecantusDB and Redis (free ports,
+stopped by PID at the end; nothing else is touched) and writes each result as the task
+does: under the conference's seating lock, the occupancy read, then
+``services.seating.automatic.store`` (parties whole in batches of ``STORE_BATCH``, each
+checked and written as blocks by ``models.seat_assignments.insert_many``) into a fresh
+conference, with the collection's indexes in place. ``store ms`` is the median of the
+runs; ``raw ms`` is the baseline of that write: the same rows as plain dicts, one per
+seat, one pymongo ``insert_many`` into a collection without indexes; ``/raw`` is their
+ratio. Without ``--store``, those columns print ``-``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -195,6 +198,13 @@ def write_batch(conference: str, assignments: dict[str, str]) -> list[dict]:
             for reg, seat in assignments.items()]
 
 
+def app_seat_ids(layout: Layout) -> dict[str, str]:
+    """The bench's seat ids as the app writes them (``section/row/seat``): the store
+    keys its blocks by row."""
+    return {seat.id: f"{section.name}/{row.label}/{seat.label}"
+            for section in layout.sections for row in section.rows for seat in row.seats}
+
+
 class Store:
     """The task's write path on a SecantusDB of the benchmark's own."""
 
@@ -203,30 +213,30 @@ class Store:
 
         from meeteasy import embedded
 
-        port = embedded.free_port()
-        self.server = embedded.start_mongo(workdir / "mongodb", workdir / "mongodb.log", port=port)
-        os.environ.update(MEETEASY_MONGODB_URI=embedded.mongo_url(port),
-                          MEETEASY_MONGODB_DB="meeteasy_bench")
+        self.servers = [embedded.start_mongo(workdir / "mongodb", workdir / "mongodb.log")]
+        self.servers.append(embedded.start_redis(workdir / "redis", workdir / "redis.log"))
+        os.environ.update(MEETEASY_MONGODB_URI=self.servers[0].url,
+                          MEETEASY_MONGODB_DB="meeteasy_bench",
+                          MEETEASY_REDIS_URL=self.servers[1].url)
         from meeteasy import db
         from meeteasy.settings import get_settings
 
         get_settings.cache_clear()
         db.connect(get_settings())
-        from models.seat_assignments import SeatAssignment
+        from models.seat_assignments import SeatBlock
 
-        SeatAssignment.ensure_indexes()
-        self.raw = SeatAssignment._get_collection().database["bench_raw_assignments"]
+        SeatBlock.ensure_indexes()
+        self.raw = SeatBlock._get_collection().database["bench_raw_assignments"]
 
-    def ours(self, assignments: dict[str, str]) -> None:
+    def ours(self, assignments: dict[str, str], parties: dict[str, SimpleNamespace]) -> None:
         from models import seat_assignments
-        from services.seating.automatic import STORE_BATCH
+        from services.seating.automatic import store
 
         conference = uuid.uuid4().hex
-        items = [(reg, seat, None) for reg, seat in assignments.items()]
-        for start in range(0, len(items), STORE_BATCH):
-            _, refused = seat_assignments.insert_many("bench", conference,
-                                                      items[start:start + STORE_BATCH], "bench")
-            assert not refused
+        with seat_assignments.seating_lock("bench", conference) as seating:
+            seat_assignments.current(seating)
+            refused = store(seating, assignments, parties, "bench", lambda percent, message: None)
+        assert not refused
 
     def baseline(self, batch: list[dict]) -> None:
         if batch:
@@ -236,7 +246,8 @@ class Store:
         from meeteasy import db
 
         db.disconnect()
-        self.server.stop()
+        for server in reversed(self.servers):
+            server.stop()
 
 
 def rank(ranks: dict[int, float], band: int) -> str:
@@ -279,6 +290,7 @@ def run(args) -> None:
     fills = [float(f) for f in args.fills.split(",")]
     head = (f"{'seats':>10} {'fill':>5} {'algo':<8} {'people':>6} {'parties':>7} "
             f"{'compute ms':>10} {'ratio':>6} {'batch ms':>8} {'store ms':>8} {'raw ms':>7} "
+            f"{'/raw':>5} "
             f"{'together':>8} {'one row':>7} {'splits':>6} {'unseated':>8} "
             f"{'rank VIP':>8} {'rank std':>8} {'in order':>8}")
     print(head)
@@ -305,18 +317,22 @@ def report(layout: Layout, requests: list[Request], fill: float, runs: int,
     for name, opt in STRATEGIES.items():
         t, res = timed(lambda: assign(layout, requests, options=opt), runs)
         rows.append((name, t, res.assignments))
+    parties = {r.registration: SimpleNamespace(party=r.party, user_id=None) for r in requests}
+    app_ids = app_seat_ids(layout)
     for name, t, assignments in rows:
         q = measure(layout, requests, assignments)
         tb, batch = timed(lambda: write_batch("conf", assignments), runs)
-        store = raw = "-"
+        store = raw = share = "-"
         if STORE is not None and name in ("baseline", "ours"):
-            ts, _ = timed(lambda: STORE.ours(assignments), min(runs, 3))
-            tr, _ = timed(lambda: STORE.baseline(batch), min(runs, 3))
-            store, raw = f"{ts * 1000:.0f}", f"{tr * 1000:.0f}"
+            stored = {reg: app_ids[seat] for reg, seat in assignments.items()}
+            ts, _ = timed(lambda: STORE.ours(stored, parties), min(runs, 3))
+            rows_raw = write_batch("conf", stored)
+            tr, _ = timed(lambda: STORE.baseline(rows_raw), min(runs, 3))
+            store, raw, share = f"{ts * 1000:.0f}", f"{tr * 1000:.0f}", f"{ts / tr:.2f}"
         ratio = "" if name == "baseline" else f"{t / base_t:.1f}"
         ranks = q.mean_rank_by_band
         print(f"{label + str(len(layout)):>10} {fill:>5.0%} {name:<8} {people:>6} {n_parties:>7} "
-              f"{t * 1000:>10.0f} {ratio:>6} {tb * 1000:>8.1f} {store:>8} {raw:>7} "
+              f"{t * 1000:>10.0f} {ratio:>6} {tb * 1000:>8.1f} {store:>8} {raw:>7} {share:>5} "
               f"{q.together_share:>8.1%} {q.in_one_row / max(q.parties, 1):>7.1%} "
               f"{q.split:>6} {q.unseated:>8} "
               f"{rank(ranks, VIP):>8} {rank(ranks, STANDARD):>8} "

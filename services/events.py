@@ -36,7 +36,7 @@ def registration_changed(event: str, view: dict, *, tenant_id: str, user_id: str
 
 
 def seat_updated(tenant_id: str, conference_id: str, registration_id: str, user_id: str | None,
-                 assignment: seat_assignments.SeatAssignment | None, *, staff: bool = True) -> None:
+                 assignment: seat_assignments.Assignment | None, *, staff: bool = True) -> None:
     """Where the attendee sits now, or ``seat: null``."""
     push.emit("seat.updated",
               seat_assignments.seat_event(conference_id, registration_id, assignment),

@@ -157,12 +157,18 @@ def ticket(caller: Caller, code: str) -> dict:
 
 def withdraw(caller: Caller, registration_id: str) -> tuple[dict, Job]:
     """Withdraw a registration (attendees: their own): its ticket is void and its seat
-    free at once; then a job promotes the waitlist. Returns its view and that job."""
-    done = registration_records.withdraw(caller.tenant_id, registration_id, caller.user_id,
-                                         user_id=caller.own_only)
+    free at once; then a job promotes the waitlist. Returns its view and that job. Both
+    changes happen under the conference's seating lock, so no job seats the person
+    meanwhile (503 ``seating_busy``, before any change, if it stays taken)."""
+    registration = registration_records.get_registration(caller.tenant_id, registration_id,
+                                                         user_id=caller.own_only)
+    with seat_assignments.seating_lock(caller.tenant_id, registration.conference_id) as seating:
+        done = registration_records.withdraw(caller.tenant_id, registration_id, caller.user_id,
+                                             user_id=caller.own_only)
+        freed = seat_assignments.release(seating, str(done.id))
     announce([done])
     view = registration_records.full_view(done)
-    if seat_assignments.release(caller.tenant_id, done.conference_id, str(done.id)) is not None:
+    if freed is not None:
         events.seat_updated(caller.tenant_id, done.conference_id, str(done.id), done.user_id,
                             None)
     job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",

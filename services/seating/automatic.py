@@ -4,10 +4,10 @@
 Under the conference's seating lock :func:`auto_assign` reads the map, the approved
 registrations and the occupied seats, lets :func:`services.seating.assignment.assign.assign`
 seat whoever has no seat yet (everyone else keeps theirs), and stores the new seats in
-batches, renewing the lock between them. The unique indexes on seats are the last word: a
-seat somebody took anyway is reported, never shared. A run killed half-way leaves some new
-seats stored and the rest not; the next run keeps the stored ones and seats the rest, next
-to their party where it can.
+batches, renewing the lock between them; each batch is checked against the occupancy read
+under the lock (a seat taken meanwhile would be reported, never shared). A batch is one
+write holding whole parties: a run killed half-way leaves some parties seated and the
+others not; the next run keeps the stored seats and seats the rest.
 """
 
 from __future__ import annotations
@@ -53,20 +53,19 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
     module docstring. Returns the job's result (counts, who stayed unseated and why,
     split and stacked parties, quality)."""
     report = progress or (lambda percent, message: None)
-    with seat_assignments.seating_lock(tenant_id, conference_id) as lock:
+    with seat_assignments.seating_lock(tenant_id, conference_id) as seating:
         spec = seatmaps.load_spec(tenant_id, conference_id)
         layout = layout_of(spec)
         approved = registrations.approved_for_seating(tenant_id, conference_id)
         by_id = {str(r.id): r for r in approved}
-        occupied = seat_assignments.all_of(tenant_id, conference_id)
+        occupied = seat_assignments.current(seating)
         # Seats of people no longer approved (withdrawn, rejected) go back to the pool;
         # holds stay until they expire (a seat may be held for someone not yet approved).
-        # So do seats not on the map: a swap whose writer died between its steps left
-        # someone on a parking id (models/seat_assignments.py, swap).
+        # So do seats no longer on the map.
         stale = [a.registration_id for a in occupied
                  if (a.kind == "assigned" and a.registration_id not in by_id)
                  or a.seat_id not in layout]
-        released = seat_assignments.release_many(tenant_id, conference_id, stale)
+        released = seat_assignments.release_many(seating, stale)
         stale_set = set(stale)
         taken = {a.seat_id: a.registration_id for a in occupied if a.registration_id not in stale_set}
         requests = [request_of(r) for r in approved]
@@ -76,12 +75,12 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
         report(1, f"Seating {newcomers} people on a map of {len(layout)} seats.")
 
         def computed(done: int, units: int) -> None:
-            lock.reacquire()
+            seating.reacquire()
             report(1 + 49 * done // max(units, 1), f"Placed {done} of {units} groups.")
 
         result = assign(layout, requests, taken, Options(progress=computed))
-        lock.reacquire()
-        refused = _store(tenant_id, conference_id, result.assignments, by_id, by, lock, report)
+        seating.reacquire()
+        refused = store(seating, result.assignments, by_id, by, report)
     quality = result.quality
     unseated = [{"registration_id": u.registration, "reason": str(u.reason)} for u in result.unseated]
     unseated += [{"registration_id": rid, "reason": "seat_taken"} for rid in refused]
@@ -103,17 +102,18 @@ def auto_assign(tenant_id: str, conference_id: str, *, by: str = "auto",
     }
 
 
-def _store(tenant_id: str, conference_id: str, assignments: dict[str, str], by_id: dict, by: str,
-           lock, report: Callable[[int, str], None]) -> list[str]:
-    """Write the new seats a batch at a time, each party's new members in one batch, so
-    that a run killed between batches leaves no party half seated; returns the
-    registrations a unique index refused."""
+def store(seating: seat_assignments.Seating, assignments: dict[str, str], by_id: dict, by: str,
+          report: Callable[[int, str], None]) -> list[str]:
+    """Write the new seats (registration → seat) a batch at a time, each party's new
+    members in one batch, so that a run killed between batches leaves no party half
+    seated; returns the registrations refused because their seat or they were taken.
+    ``by_id`` maps each registration to something with its ``party`` and ``user_id``."""
+    tenant_id, conference_id = seating.tenant_id, seating.conference_id
     refused: list[str] = []
     done = 0
     for batch in _batches(assignments, by_id):
-        stored, lost = seat_assignments.insert_many(tenant_id, conference_id, batch, by)
+        stored, lost = seat_assignments.insert_many(seating, batch, by)
         refused += lost
-        lock.reacquire()
         for assignment in stored:
             if assignment.user_id:
                 events.seat_updated(tenant_id, conference_id, assignment.registration_id,
@@ -122,7 +122,9 @@ def _store(tenant_id: str, conference_id: str, assignments: dict[str, str], by_i
         report(50 + 50 * done // max(len(assignments), 1),
                f"Stored {done} of {len(assignments)} seats.")
     if refused:
-        log.warning("auto-assign of %s/%s: %d seats were taken by a writer without the lock",
+        # The lock kept everyone else out since the occupancy was read: only an
+        # assignment that contradicts it (a bug) is refused.
+        log.warning("auto-assign of %s/%s: %d seats refused as taken",
                     tenant_id, conference_id, len(refused))
     return refused
 

@@ -44,9 +44,8 @@ def _save(caller: Caller, conference_id: str,
     conference = conference_for(caller, conference_id, change=True)
     cid = str(conference.id)
     spec = parse(seatmaps.find_map(caller.tenant_id, cid))  # metadata only (its categories)
-    with seat_assignments.seating_lock(caller.tenant_id, cid):
-        occupied = {a.seat_id: a.registration_id
-                    for a in seat_assignments.all_of(caller.tenant_id, cid)}
+    with seat_assignments.seating_lock(caller.tenant_id, cid) as seating:
+        occupied = {a.seat_id: a.registration_id for a in seat_assignments.current(seating)}
         saved = seatmaps.save_map(caller.tenant_id, cid, spec, caller.user_id, occupied,
                                   expected_version=version)
     audit.record(caller.tenant_id, caller.user_id, "seat_map.saved", "seat_map", cid,

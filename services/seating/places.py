@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from meeteasy.errors import Conflict, NotFound, ValidationFailed
+from meeteasy.errors import Conflict, NotFound, TransientError, ValidationFailed
 from models import audit, registrations, seat_assignments, seatmaps
 from models.base import utcnow
 from models.seat_assignments import MAX_HOLD_MINUTES, MAX_PAGE  # noqa: F401  (the API's limits)
@@ -19,6 +19,7 @@ from services.access import Caller, conference_for
 log = logging.getLogger(__name__)
 HOLDABLE = ("pending", "approved", "waitlisted")
 HOLD_BATCH = 500  # expired holds read at a time; a sweep goes on until none is left
+SWEEP_LOCK_WAIT = 2  # seconds beat waits for a conference's seats before moving on
 
 
 def _registration(caller: Caller, conference_id: str, registration_id: str,
@@ -70,11 +71,11 @@ def _place(caller: Caller, conference_id: str, registration_id: str, seat_id: st
     cid = str(conference.id)
     registration = _registration(caller, cid, registration_id,
                                  HOLDABLE if hold_minutes else ("approved",))
-    with seat_assignments.seating_lock(caller.tenant_id, cid):
+    with seat_assignments.seating_lock(caller.tenant_id, cid) as seating:
         # Under the lock: a map replaced meanwhile may no longer have (or may block) the seat.
         seat = _seat_on_map(seatmaps.load_spec(caller.tenant_id, cid), seat_id)
-        before, after = seat_assignments.place(caller.tenant_id, cid, str(registration.id),
-                                               seat_id, user_id=registration.user_id,
+        before, after = seat_assignments.place(seating, str(registration.id), seat_id,
+                                               user_id=registration.user_id,
                                                by=caller.user_id, hold_minutes=hold_minutes)
     audit.record(caller.tenant_id, caller.user_id, "seat.held" if hold_minutes else "seat.assigned",
                  "registration", str(registration.id), conference_id=cid,
@@ -90,8 +91,8 @@ def release(caller: Caller, conference_id: str, registration_id: str) -> dict:
     conference = conference_for(caller, conference_id, change=True)
     cid = str(conference.id)
     registration = _registration(caller, cid, registration_id, registrations.STATUSES)
-    with seat_assignments.seating_lock(caller.tenant_id, cid):
-        gone = seat_assignments.release(caller.tenant_id, cid, str(registration.id))
+    with seat_assignments.seating_lock(caller.tenant_id, cid) as seating:
+        gone = seat_assignments.release(seating, str(registration.id))
     if gone is None:
         raise seat_assignments.not_found(registration_id)
     audit.record(caller.tenant_id, caller.user_id, "seat.released", "registration",
@@ -107,9 +108,9 @@ def swap(caller: Caller, conference_id: str, registration_ids: list[str]) -> dic
     cid = str(conference.id)
     people = [_registration(caller, cid, rid, registrations.STATUSES)
               for rid in registration_ids]
-    with seat_assignments.seating_lock(caller.tenant_id, cid):
-        new_a, new_b = seat_assignments.swap(caller.tenant_id, cid, str(people[0].id),
-                                             str(people[1].id), caller.user_id)
+    with seat_assignments.seating_lock(caller.tenant_id, cid) as seating:
+        new_a, new_b = seat_assignments.swap(seating, str(people[0].id), str(people[1].id),
+                                             caller.user_id)
     audit.record(caller.tenant_id, caller.user_id, "seat.swapped", "conference", cid,
                  conference_id=cid, changes={"seats": {
                      str(people[0].id): new_a.seat_id, str(people[1].id): new_b.seat_id}})
@@ -140,20 +141,32 @@ def seat_of_registration(caller: Caller, registration_id: str) -> dict:
 
 def release_expired_holds() -> dict:
     """Free every hold past its time (conditional on the hold being unchanged, so a hold
-    confirmed or renewed meanwhile stays); tell each person."""
+    confirmed or renewed meanwhile stays); tell each person. A conference whose seats
+    are busy (an auto-assign job holds them) is left to the next sweep."""
     released = []
     now = utcnow()
     while True:
         expired = seat_assignments.expired_holds(now, limit=HOLD_BATCH)
         before = len(released)
+        by_conference: dict[tuple[str, str], list] = {}
         for expired_hold in expired:
-            gone = seat_assignments.release_expired(expired_hold)
-            if gone is not None:
-                released.append(gone.seat_id)
-                events.seat_updated(gone.tenant_id, gone.conference_id, gone.registration_id,
-                                    gone.user_id, None)
+            by_conference.setdefault((expired_hold.tenant_id, expired_hold.conference_id),
+                                     []).append(expired_hold)
+        for (tenant_id, conference_id), holds in by_conference.items():
+            try:
+                with seat_assignments.seating_lock(tenant_id, conference_id,
+                                                   wait=SWEEP_LOCK_WAIT) as seating:
+                    gone = [seat_assignments.release_expired(seating, h) for h in holds]
+            except TransientError as error:
+                log.info("expired holds of %s/%s left for the next sweep: %s", tenant_id,
+                         conference_id, error.code)
+                continue
+            for hold in filter(None, gone):
+                released.append(hold.seat_id)
+                events.seat_updated(tenant_id, conference_id, hold.registration_id,
+                                    hold.user_id, None)
         if len(expired) < HOLD_BATCH or len(released) == before:
-            break  # all done (or only holds renewed meanwhile are left: never spin)
+            break  # all done (or only holds renewed or busy are left: never spin)
     if released:
         log.info("released %d expired seat holds", len(released))
     return {"released": len(released)}

@@ -1,6 +1,6 @@
 """The seating job tests' shared set-up and reads: grid seat maps, approved registrations
 written through the model layer (one by one or thousands at once), and who sits where,
-read straight from the ``seat_assignments`` collection."""
+read through the model layer and (double bookings) straight from the collection."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from models import conferences, registrations, seatmaps
 from models.base import utcnow
-from models.seat_assignments import SeatAssignment
+from models.seat_assignments import SeatBlock, all_of
 from services.seating.assignment.maps import layout_of
 from tests.integration.stack import wait_for_job
 
@@ -102,22 +102,24 @@ def party(name: str, size: int, **wishes) -> list[dict]:
 
 
 def stored(tenant, conference_id: str) -> dict[str, tuple]:
-    """registration → (seat, kind, by, created_at), read from the collection."""
+    """registration → (seat, kind, by, created_at), as the model reads them."""
     return {a.registration_id: (a.seat_id, a.kind, a.by, a.created_at)
-            for a in SeatAssignment.objects(tenant_id=tenant.id, conference_id=conference_id)}
+            for a in all_of(tenant.id, conference_id)}
 
 
 def doubles(tenant, conference_id: str) -> tuple[list, list]:
-    """Seats holding two people and people holding two seats, straight from the collection."""
-    collection = SeatAssignment._get_collection()
+    """Seats holding two people and people holding two seats, straight from the collection
+    (every entry of every block, whatever the model would make of them)."""
+    collection = SeatBlock._get_collection()
 
     def twice(field):
         return list(collection.aggregate([
             {"$match": {"tenant_id": tenant.id, "conference_id": conference_id}},
+            {"$unwind": f"${field}"},
             {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
             {"$match": {"n": {"$gt": 1}}}]))
 
-    return twice("seat_id"), twice("registration_id")
+    return twice("seats"), twice("registrations")
 
 
 def seats_on_map(tenant, conference_id: str) -> dict[str, seatmaps.SeatSpec]:

@@ -503,19 +503,29 @@ def _seat_map(w, fresh=False) -> str:
 def _seated(w, kind="assigned"):
     """A new person on a new seat (a seat id off the map: the CRUD layer does not look)."""
     conference_id = _seat_map(w)
-    _, after = seat_assignments.place(w.tenant_id, conference_id, uuid.uuid4().hex[:24],
-                                      f"Side/{uuid.uuid4().hex[:8]}/1", user_id=None, by=w.user_id,
-                                      hold_minutes=5 if kind == "held" else None)
+    with seat_assignments.seating_lock(w.tenant_id, conference_id) as seating:
+        _, after = seat_assignments.place(seating, uuid.uuid4().hex[:24],
+                                          f"Side/{uuid.uuid4().hex[:8]}/1", user_id=None,
+                                          by=w.user_id, hold_minutes=5 if kind == "held" else None)
     return after
 
 
 def _expired_hold(w):
     hold = _seated(w, kind="held")
-    seat_assignments.SeatAssignment.objects(
+    seat_assignments.SeatBlock.objects(
         tenant_id=w.tenant_id, conference_id=hold.conference_id,
-        registration_id=hold.registration_id).update(
+        registrations=hold.registration_id).update(
         set__expires_at=utcnow() - timedelta(minutes=1))
     return seat_assignments.seat_of(w.tenant_id, hold.conference_id, hold.registration_id)
+
+
+def _locked(w, conference_id, change):
+    """The call ``change(seating)`` under the conference's seating lock (a Redis lock: only
+    the change's own commands reach the database)."""
+    def run():
+        with seat_assignments.seating_lock(w.tenant_id, conference_id) as seating:
+            return change(seating)
+    return run
 
 
 # Each entry: a name, and a function that prepares (not recorded) and returns the call
@@ -769,34 +779,44 @@ OPERATIONS = {
         w.tenant_id, a.conference_id, a.registration_id))(_seated(w)),
     "seat_assignments.occupant_of": lambda w: (lambda a: lambda: seat_assignments.occupant_of(
         w.tenant_id, a.conference_id, a.seat_id))(_seated(w)),
-    "seat_assignments.place(new)": lambda w: (lambda cid: lambda: seat_assignments.place(
-        w.tenant_id, cid, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/2", user_id=None,
-        by=w.user_id))(_seat_map(w)),
-    "seat_assignments.place(move)": lambda w: (lambda a: lambda: seat_assignments.place(
-        w.tenant_id, a.conference_id, a.registration_id, f"Side/{uuid.uuid4().hex[:8]}/3",
-        user_id=None, by=w.user_id))(_seated(w)),
-    "seat_assignments.place(hold)": lambda w: (lambda cid: lambda: seat_assignments.place(
-        w.tenant_id, cid, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/4", user_id=None,
-        by=w.user_id, hold_minutes=10))(_seat_map(w)),
-    "seat_assignments.place(taken)": lambda w: (lambda a: _refused(
-        Conflict, lambda: seat_assignments.place(
-            w.tenant_id, a.conference_id, uuid.uuid4().hex[:24], a.seat_id, user_id=None,
+    "seat_assignments.current": lambda w: (lambda cid: _locked(
+        w, cid, seat_assignments.current))(_seated(w).conference_id),
+    "seat_assignments.insert_many": lambda w: (lambda cid: _locked(
+        w, cid, lambda seating: seat_assignments.insert_many(
+            seating, [(uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/5", None)],
+            w.user_id)))(_seated(w).conference_id),
+    "seat_assignments.place(new)": lambda w: (lambda cid: _locked(
+        w, cid, lambda seating: seat_assignments.place(
+            seating, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/2", user_id=None,
+            by=w.user_id)))(_seat_map(w)),
+    "seat_assignments.place(move)": lambda w: (lambda a: _locked(
+        w, a.conference_id, lambda seating: seat_assignments.place(
+            seating, a.registration_id, f"Side/{uuid.uuid4().hex[:8]}/3", user_id=None,
             by=w.user_id)))(_seated(w)),
-    "seat_assignments.release": lambda w: (lambda a: lambda: seat_assignments.release(
-        w.tenant_id, a.conference_id, a.registration_id))(_seated(w)),
-    "seat_assignments.release_many": lambda w: (lambda a, b: lambda: seat_assignments.release_many(
-        w.tenant_id, a.conference_id, [a.registration_id, b.registration_id]))(
-        _seated(w), _seated(w)),
-    "seat_assignments.swap": lambda w: (lambda a, b: lambda: seat_assignments.swap(
-        w.tenant_id, a.conference_id, a.registration_id, b.registration_id, w.user_id))(
-        _seated(w), _seated(w)),
-    "seat_assignments.swap(not seated)": lambda w: (lambda a: _refused(
-        Conflict, lambda: seat_assignments.swap(w.tenant_id, a.conference_id, a.registration_id,
-                                                uuid.uuid4().hex[:24], w.user_id)))(_seated(w)),
+    "seat_assignments.place(hold)": lambda w: (lambda cid: _locked(
+        w, cid, lambda seating: seat_assignments.place(
+            seating, uuid.uuid4().hex[:24], f"Side/{uuid.uuid4().hex[:8]}/4", user_id=None,
+            by=w.user_id, hold_minutes=10)))(_seat_map(w)),
+    "seat_assignments.place(taken)": lambda w: (lambda a: _refused(Conflict, _locked(
+        w, a.conference_id, lambda seating: seat_assignments.place(
+            seating, uuid.uuid4().hex[:24], a.seat_id, user_id=None, by=w.user_id))))(_seated(w)),
+    "seat_assignments.release": lambda w: (lambda a: _locked(
+        w, a.conference_id, lambda seating: seat_assignments.release(
+            seating, a.registration_id)))(_seated(w)),
+    "seat_assignments.release_many": lambda w: (lambda a, b: _locked(
+        w, a.conference_id, lambda seating: seat_assignments.release_many(
+            seating, [a.registration_id, b.registration_id])))(_seated(w), _seated(w)),
+    "seat_assignments.swap": lambda w: (lambda a, b: _locked(
+        w, a.conference_id, lambda seating: seat_assignments.swap(
+            seating, a.registration_id, b.registration_id, w.user_id)))(_seated(w), _seated(w)),
+    "seat_assignments.swap(not seated)": lambda w: (lambda a: _refused(Conflict, _locked(
+        w, a.conference_id, lambda seating: seat_assignments.swap(
+            seating, a.registration_id, uuid.uuid4().hex[:24], w.user_id))))(_seated(w)),
     "seat_assignments.expired_holds": lambda w: (lambda _: lambda: seat_assignments.expired_holds(
         utcnow()))(_expired_hold(w)),
-    "seat_assignments.release_expired": lambda w: (lambda hold: lambda: seat_assignments
-                                                   .release_expired(hold))(_expired_hold(w)),
+    "seat_assignments.release_expired": lambda w: (lambda hold: _locked(
+        w, hold.conference_id, lambda seating: seat_assignments.release_expired(
+            seating, hold)))(_expired_hold(w)),
 }
 
 # SecantusDB uses an index only when the filter's fields are exactly a prefix of one

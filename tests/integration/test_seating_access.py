@@ -119,5 +119,5 @@ def test_another_tenants_conferences_and_registrations_are_not_found(stack, tena
                                                  "Hall/A/3": (theirs, "assigned")}
     stored = registrations.get_registration(tenant.id, mine)
     assert (stored.party, stored.priority) == (None, "standard")
-    assert seat_assignments.SeatAssignment.objects(tenant_id=other_tenant.id).count() == 0
+    assert seat_assignments.SeatBlock.objects(tenant_id=other_tenant.id).count() == 0
     assert seatmaps.SeatMap.objects(tenant_id=other_tenant.id).count() == 1

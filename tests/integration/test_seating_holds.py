@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from models import seat_assignments
 from models.base import utcnow
-from models.seat_assignments import SeatAssignment
+from models.seat_assignments import SeatBlock
 from services.seating.places import release_expired_holds
 from tasks.app import app as celery_app
 from tests.integration.seating_job_helpers import approve, grid_map, put_map, stored, token
@@ -53,8 +53,8 @@ def test_release_expired_holds_frees_only_expired_ones_and_twice_changes_nothing
                     "registration_id": rid, "seat_id": f"Stalls/R1/{n}", "minutes": 30})
                 assert response.status_code == 201, response.text
             # Three holds run out (set-up: their time is moved into the past)...
-            SeatAssignment.objects(tenant_id=tenant.id, conference_id=conference_id,
-                                   registration_id__in=[expiring, renewed, confirmed]).update(
+            SeatBlock.objects(tenant_id=tenant.id, conference_id=conference_id,
+                              registrations__in=[expiring, renewed, confirmed]).update(
                 set__expires_at=utcnow() - timedelta(minutes=1))
             seen_expired = {h.registration_id: h
                             for h in seat_assignments.expired_holds(utcnow(), limit=10_000)
@@ -67,8 +67,9 @@ def test_release_expired_holds_frees_only_expired_ones_and_twice_changes_nothing
             assert client.put(f"/conferences/{conference_id}/seating/assignments/{confirmed}",
                               json={"seat_id": "Stalls/R1/3"}).status_code == 200
         # A sweep that listed them before the renewal cannot release them now.
-        assert seat_assignments.release_expired(seen_expired[renewed]) is None
-        assert seat_assignments.release_expired(seen_expired[confirmed]) is None
+        with seat_assignments.seating_lock(tenant.id, conference_id) as seating:
+            assert seat_assignments.release_expired(seating, seen_expired[renewed]) is None
+            assert seat_assignments.release_expired(seating, seen_expired[confirmed]) is None
 
         first = _sweep(stack)
         events = receive_events(staff_sock, lambda seen: any(
