@@ -62,7 +62,8 @@ def flusher() -> None:
     settings = load_or_exit()
     configure_logging(settings.log_level)
     db.connect(settings)
-    loop = Flusher(WRITERS, delay_ms=settings.flush_delay_ms)
+    loop = Flusher(WRITERS, delay_ms=settings.flush_delay_ms,
+                   interval_ms=settings.flush_interval_ms)
     # A stop finishes the batch in hand (written and committed), then hands the lease over.
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())
     signal.signal(signal.SIGINT, lambda *_: loop.stop())

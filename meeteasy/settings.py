@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     finished_job_ttl: int = Field(
         3600, ge=1, description="Seconds a finished job's hot state stays in Redis once its "
         "end is stored in MongoDB; older jobs are read from MongoDB.")
+    flush_interval_ms: int = Field(
+        100, ge=0, le=10000, description="Least milliseconds between the starts of two flusher "
+        "batches that were not full: a job started and finished within it is written once, "
+        "and each write carries more changes; a flush is up to that much later.")
     flush_delay_ms: int = Field(
         0, ge=0, le=60000, description="Milliseconds the flusher waits before writing each "
         "batch: 0 in production; tests raise it to show that a late flush loses nothing.")
