@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from redis.commands.core import Script
+
 from meeteasy.redisconn import get_redis
 
 T = TypeVar("T")
@@ -42,7 +44,7 @@ PREFIX = "meeteasy:cache:"
 # and versions of things nobody reads (or ids that name nothing) do not pile up.
 VERSION_TTL = 3600
 # Get each version, creating a missing one with the token given for it, in one round trip.
-GET_OR_CREATE = """
+GET_OR_CREATE = Script(None, b"""
 local out = {}
 for i, key in ipairs(KEYS) do
   local version = redis.call('GET', key)
@@ -53,7 +55,7 @@ for i, key in ipairs(KEYS) do
   out[i] = version
 end
 return out
-"""
+""")
 _prefetched: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar(
     "meeteasy_cache_versions", default=None)
 
@@ -64,8 +66,8 @@ def _token() -> str:
 
 def read_versions(keys: list[str]) -> dict[str, bytes]:
     """The current version of each key (created where missing), in one Redis round trip."""
-    redis = get_redis()
-    values = redis.eval(GET_OR_CREATE, len(keys), *keys, *[_token() for _ in keys], VERSION_TTL)
+    values = GET_OR_CREATE(keys=keys, args=[*[_token() for _ in keys], VERSION_TTL],
+                           client=get_redis())
     return dict(zip(keys, values))
 
 

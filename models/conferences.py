@@ -19,6 +19,7 @@ from zoneinfo import available_timezones
 
 import mongoengine as me
 from bson import ObjectId
+from redis.commands.core import Script
 
 from meeteasy.cache import Versioned
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
@@ -434,11 +435,11 @@ def advance_by_dates(now: datetime) -> list[Conference]:
 
 
 # Reserve ``ARGV[1]`` numbers on an existing counter; nil when there is none yet.
-INCR_EXISTING = "if redis.call('EXISTS', KEYS[1]) == 1 then " \
-    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false"
+INCR_EXISTING = Script(None, b"if redis.call('EXISTS', KEYS[1]) == 1 then "
+                       b"return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false")
 # Seed a missing counter (set if absent: a concurrent seeder's value stands), then reserve.
-SEED_THEN_INCR = "redis.call('SET', KEYS[1], ARGV[2], 'NX') " \
-    "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+SEED_THEN_INCR = Script(None, b"redis.call('SET', KEYS[1], ARGV[2], 'NX') "
+                        b"return redis.call('INCRBY', KEYS[1], ARGV[1])")
 
 
 def registration_seq_key(tenant_id: str, conference_id: str) -> str:
@@ -456,14 +457,14 @@ def next_registration_seq(tenant_id: str, conference_id: str, count: int = 1) ->
     whose registration was still being written when Redis lost it."""
     redis = get_redis()
     key = registration_seq_key(tenant_id, conference_id)
-    last = redis.eval(INCR_EXISTING, 1, key, count)
+    last = INCR_EXISTING(keys=[key], args=[count], client=redis)
     if last is None:
         stored = Conference.objects(tenant_id=tenant_id, id=conference_id) \
             .only("registration_seq").first() if is_object_id(conference_id) else None
         if stored is None:
             raise NotFound("No such conference.", code="conference_not_found")
         seed = max(stored.registration_seq or 0, registrations.last_seq(tenant_id, conference_id))
-        last = redis.eval(SEED_THEN_INCR, 1, key, count, seed)
+        last = SEED_THEN_INCR(keys=[key], args=[count, seed], client=redis)
     return int(last)
 
 

@@ -40,7 +40,7 @@ UNMETERED_KINDS = frozenset({"plugins.deliver"})
 # A token bucket per user: ``burst`` tokens, refilled at ``rate`` per second, one taken
 # per job. Redis's clock decides, so every web process shares one bucket. Returns "0"
 # when a token was taken, else the seconds until one will be there.
-_BUCKET_LUA = """
+_BUCKET = Script(None, b"""
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
@@ -53,8 +53,7 @@ if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(1000 * burst / rate) + 1000)
 return tostring(wait)
-"""
-_bucket: Script | None = None
+""")
 
 
 def queue_keys(queue: str, transport_options: dict) -> list[str]:
@@ -122,8 +121,4 @@ def check_queue(kind: str) -> None:
 
 def _take_token(key: str, rate: float, burst: int) -> float:
     """Take one token from the bucket at ``key``: 0, or the seconds until there is one."""
-    global _bucket
-    client = get_redis()
-    if _bucket is None:
-        _bucket = client.register_script(_BUCKET_LUA)
-    return float(_bucket(keys=[key], args=[rate, burst], client=client))
+    return float(_BUCKET(keys=[key], args=[rate, burst], client=get_redis()))
