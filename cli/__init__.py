@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import dev, jobs, serve, tenants, users
+from cli import dev, jobs, registrations, serve, tenants, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,5 +16,6 @@ main.add_command(dev.dev)
 main.add_command(tenants.tenants)
 main.add_command(users.users)
 main.add_command(jobs.jobs)
+main.add_command(registrations.registrations)
 for command in serve.COMMANDS:
     main.add_command(command)

@@ -19,7 +19,10 @@ first two keys are :data:`SEQ` and :data:`STREAM` (pass them with :func:`keys`).
 from __future__ import annotations
 
 import time
+from datetime import UTC
+from functools import partial
 
+from bson import json_util
 from redis.commands.core import Script
 
 from meeteasy.redisconn import get_redis
@@ -28,6 +31,11 @@ SEQ = "meeteasy:changes:seq"
 STREAM = "meeteasy:changes:stream"
 FLUSHED = "meeteasy:changes:flushed"
 LEASE = "meeteasy:changes:flusher"
+
+# A changed document that holds more than strings (a registration) is appended in
+# MongoDB's extended JSON, read back with ``object_hook`` (ids, aware UTC times).
+JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=True, tzinfo=UTC)
+object_hook = partial(json_util.object_hook, json_options=JSON)
 
 PRELUDE = """
 local function next_seq()

@@ -33,6 +33,7 @@ import pymongo.errors
 import redis.exceptions
 from redis.commands.core import Script
 
+from meeteasy import changes
 from meeteasy.changes import FLUSHED, LEASE, STREAM
 from meeteasy.redisconn import get_redis
 
@@ -129,7 +130,7 @@ class Flusher:
         by_collection: dict[str, list[tuple[int, dict]]] = defaultdict(list)
         for _, fields in entries:
             by_collection[fields[b"c"].decode()].append(
-                (int(fields[b"s"]), json.loads(fields[b"d"])))
+                (int(fields[b"s"]), json.loads(fields[b"d"], object_hook=changes.object_hook)))
         for collection, records in by_collection.items():
             # An unknown collection stops the flusher rather than drop its changes.
             self.writers[collection](records)

@@ -19,12 +19,10 @@ from zoneinfo import available_timezones
 
 import mongoengine as me
 from bson import ObjectId
-from redis.commands.core import Script
 
 from meeteasy.cache import Versioned
 from meeteasy.errors import Conflict, NotFound, ValidationFailed
-from meeteasy.redisconn import get_redis
-from models import audit, registrations
+from models import audit
 from models.base import (TenantDocument, is_object_id, iso, snapshot_diff, utcnow,
                          validate_document)
 
@@ -80,12 +78,11 @@ class Conference(TenantDocument):
     capacity = me.IntField(min_value=0, null=True)  # None: unlimited
     policy = me.EmbeddedDocumentField(ApprovalPolicy, default=ApprovalPolicy)
     status = me.StringField(required=True, choices=STATUSES, default="draft")
-    # Arrival order of registrations as stored before the counter moved to Redis
-    # (:func:`next_registration_seq` seeds from it); waitlist order, handed out atomically.
+    # The arrival and waitlist counters as stored before they moved to Redis
+    # (models.registration_state): floors when the conference's state there is built.
     registration_seq = me.IntField(default=0)
     waitlist_seq = me.IntField(default=0)
-    # The policy has looked at every registration up to this arrival number.
-    decided_seq = me.IntField(default=0)
+    decided_seq = me.IntField(default=0)  # no longer used (the policy's queue is in Redis)
     created_by = me.StringField(required=True)
     created_at = me.DateTimeField(required=True, default=utcnow)
     updated_at = me.DateTimeField(required=True, default=utcnow)
@@ -434,51 +431,6 @@ def advance_by_dates(now: datetime) -> list[Conference]:
     return list(moved.values())
 
 
-# Reserve ``ARGV[1]`` numbers on an existing counter; nil when there is none yet.
-INCR_EXISTING = Script(None, b"if redis.call('EXISTS', KEYS[1]) == 1 then "
-                       b"return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false")
-# Seed a missing counter (set if absent: a concurrent seeder's value stands), then reserve.
-SEED_THEN_INCR = Script(None, b"redis.call('SET', KEYS[1], ARGV[2], 'NX') "
-                        b"return redis.call('INCRBY', KEYS[1], ARGV[1])")
-
-
-def registration_seq_key(tenant_id: str, conference_id: str) -> str:
-    """The Redis key of the conference's arrival counter."""
-    return f"meeteasy:seq:{tenant_id}:conference:{conference_id}:registrations"
-
-
-def next_registration_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:
-    """Reserve ``count`` arrival numbers of the conference; returns the last.
-
-    A Redis INCRBY, not a MongoDB findAndModify (a collection scan on SecantusDB). A
-    missing counter (a new conference, or Redis lost its data) is seeded, set if absent,
-    with the highest number stored, so a number held by a stored registration is never
-    handed out again; the unique index on (tenant, conference, seq) refuses a number
-    whose registration was still being written when Redis lost it."""
-    redis = get_redis()
-    key = registration_seq_key(tenant_id, conference_id)
-    last = INCR_EXISTING(keys=[key], args=[count], client=redis)
-    if last is None:
-        stored = Conference.objects(tenant_id=tenant_id, id=conference_id) \
-            .only("registration_seq").first() if is_object_id(conference_id) else None
-        if stored is None:
-            raise NotFound("No such conference.", code="conference_not_found")
-        seed = max(stored.registration_seq or 0, registrations.last_seq(tenant_id, conference_id))
-        last = SEED_THEN_INCR(keys=[key], args=[count, seed], client=redis)
-    return int(last)
-
-
-def set_decided_seq(tenant_id: str, conference_id: str, seq: int) -> None:
-    Conference.objects(tenant_id=tenant_id, id=conference_id).update_one(set__decided_seq=seq)
-
-
-def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:
-    """Reserve ``count`` waitlist numbers; returns the last (the block ends there).
-
-    Called under the conference's lock (the approval pass), so the read after the
-    increment sees this increment; an update then a read, rather than a findAndModify,
-    which SecantusDB runs as a collection scan."""
-    query = Conference.objects(tenant_id=tenant_id, id=conference_id)
-    if not query.update_one(inc__waitlist_seq=count):
-        raise NotFound("No such conference.", code="conference_not_found")
-    return query.only("waitlist_seq").first().waitlist_seq
+def ids_of_tenant(tenant_id: str) -> list[str]:
+    """Every conference id of the tenant (an operator's command walks them)."""
+    return [str(c.id) for c in Conference.objects(tenant_id=tenant_id).only("id")]

@@ -1,26 +1,26 @@
 """Registrations, their decisions and ticket codes.
 
-Every decision is a conditional update from the status it leaves, so a decision
-is taken once however many tasks, staff members or redeliveries race for it. A
-ticket code is written by the same update that approves, so an approved
-registration has exactly one code, and the unique index on its ticket key
-guarantees no code is ever issued twice in the tenant; a withdrawn or rejected
-registration keeps its voided code, so a code is never reused.
+A registration's changes are made in Redis (:mod:`models.registration_state`) and
+stored in MongoDB by the flusher, in bulk. Every decision is applied over the version
+of the registration it was decided on, from the status it leaves, so a decision is
+taken once however many tasks, staff members or redeliveries race for it. A ticket
+code is written by the change that approves, so an approved registration has exactly
+one code; a withdrawn or rejected registration keeps its voided code, so a code is
+never reused. One registration is read from Redis first; lists are read from MongoDB
+once the flusher stored every change made before the read.
 """
 
 from __future__ import annotations
 
-import bisect
-import re
-from dataclasses import dataclass
 import secrets
+from dataclasses import dataclass
+from functools import partial
 
 import mongoengine as me
 from bson import ObjectId
-from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError
 
-from meeteasy.errors import Conflict, NotFound
+from meeteasy.errors import Conflict, NotFound, TransientError
+from models import registration_state
 from models.base import TenantDocument, is_object_id, iso, utcnow
 
 STATUSES = ("pending", "approved", "rejected", "waitlisted", "withdrawn")
@@ -38,6 +38,11 @@ REPLACED_INDEXES = ("one_per_user", "one_per_email", "ticket_code_unique",
                     "tenant_id_1_conference_id_1_user_id_1_status_1",
                     "tenant_id_1_conference_id_1_email_1_status_1",
                     "tenant_id_1_ticket_code_1_conference_id_1")
+# The guarded write's index, and those that the queues and counters in Redis replaced.
+CHANGE_INDEX = "tenant_id_1__id_1_change_seq_1"
+HOT_REPLACED_INDEXES = ("tenant_id_1__id_1_status_1_policy_checked_1",
+                        "tenant_id_1_conference_id_1_status_1_policy_checked_1_seq_1",
+                        "tenant_id_1_conference_id_1_status_1_waitlist_seq_1")
 
 
 def key_fields(user_id: str | None, email: str | None, ticket_code: str | None) -> dict:
@@ -68,6 +73,9 @@ class Registration(TenantDocument):
     status = me.StringField(required=True, choices=STATUSES, default="pending")
     seq = me.IntField(required=True)  # arrival order within the conference
     policy_checked = me.BooleanField(default=False)  # the approval policy has looked at it
+    # The number of the registration's latest change (meeteasy.changes): what keeps a
+    # replayed or late flush from overwriting a newer one.
+    change_seq = me.IntField(default=0)
     waitlist_seq = me.IntField(null=True)
     reason = me.StringField(default="")
     ticket_code = me.StringField(null=True)
@@ -95,24 +103,18 @@ class Registration(TenantDocument):
         "collection": "registrations",
         "indexes": [
             # One registration per person per conference, one per ticket code in the tenant,
-            # and the reads by them: find_existing, an attendee's own listing, check-in by
-            # code. (Partial unique indexes on user_id, email and ticket_code would each
+            # and the reads by them: an attendee's own listing, check-in by code. (Partial unique indexes on user_id, email and ticket_code would each
             # need a plain twin: SecantusDB never reads from a partial index.)
             {"fields": ("tenant_id", "conference_id", "user_key"), "unique": True,
              "name": KEY_INDEXES[0]},
             {"fields": ("tenant_id", "conference_id", "email_key"), "unique": True,
              "name": KEY_INDEXES[1]},
             {"fields": ("tenant_id", "ticket_key"), "unique": True, "name": KEY_INDEXES[2]},
-            # one registration: get, every conditional decision (status $in, policy_checked),
-            # and a batch of ids ($in on _id; the conference is checked in Python)
-            ("tenant_id", "id", "status", "policy_checked"),
+            # one registration, a batch of ids ($in on _id), and the flusher's guarded write
+            ("tenant_id", "id", "change_seq"),
             # listing in arrival order, from an `after` cursor (a range on seq)
             {"fields": ("tenant_id", "conference_id", "seq"), "unique": True},
             ("tenant_id", "conference_id", "status", "seq"),
-            # the policy's queue, and counts by status
-            ("tenant_id", "conference_id", "status", "policy_checked", "seq"),
-            # the waitlist in order, and a waitlisted person's position (a range)
-            ("tenant_id", "conference_id", "status", "waitlist_seq"),
             # joining a party by its code
             ("tenant_id", "conference_id", "party"),
         ],
@@ -127,6 +129,7 @@ class Registration(TenantDocument):
     @classmethod
     def ensure_indexes(cls):
         adopt_key_fields(cls._get_collection())
+        adopt_change_seq(cls._get_collection())
         super().ensure_indexes()
 
 
@@ -140,6 +143,18 @@ def adopt_key_fields(collection) -> None:
                               {"$set": key_fields(stored.get("user_id"), stored.get("email"),
                                                   stored.get("ticket_code"))})
     for name in set(REPLACED_INDEXES) & set(collection.index_information()):
+        collection.drop_index(name)
+
+
+def adopt_change_seq(collection) -> None:
+    """Once per database, before the guarded write's index exists: number the stored
+    registrations' changes 0 (the flusher writes only over a lower number), and drop
+    the indexes that Redis's queues and counters replaced."""
+    indexes = collection.index_information()
+    if CHANGE_INDEX in indexes:
+        return
+    collection.update_many({"change_seq": {"$exists": False}}, {"$set": {"change_seq": 0}})
+    for name in set(HOT_REPLACED_INDEXES) & set(indexes):
         collection.drop_index(name)
 
 
@@ -192,57 +207,72 @@ def full_view(registration: Registration) -> dict:
     return public_view(registration, waitlist_position=waitlist_position(registration))
 
 
-def create_registration(tenant_id: str, conference_id: str, *, seq: int, registered_by: str,
+def create_registration(tenant_id: str, conference_id: str, *, registered_by: str,
                         user_id: str | None, email: str | None, name: str, answers: dict,
                         form_version: int | None, invite_code: str | None,
                         seating: dict | None = None) -> Registration:
-    """Store a pending registration; 409 if this person already registered, SeqTaken if
-    another registration holds ``seq``. ``seating`` may set the fields of SEATING_FIELDS."""
+    """Record a pending registration, numbered in arrival order, in Redis (the flusher
+    stores it); 409 if this person already registered. ``seating`` may set the fields of
+    SEATING_FIELDS."""
     now = utcnow()
     registration = Registration(
-        tenant_id=tenant_id, conference_id=conference_id, user_id=user_id, email=email, name=name,
-        answers=answers, form_version=form_version, invite_code=invite_code, seq=seq,
+        id=ObjectId(), tenant_id=tenant_id, conference_id=conference_id, user_id=user_id,
+        email=email, name=name, answers=answers, form_version=form_version,
+        invite_code=invite_code, seq=0,
         **{key: value for key, value in (seating or {}).items() if key in SEATING_FIELDS},
         registered_by=registered_by, created_at=now, updated_at=now,
         history=[HistoryEntry(at=now, by=registered_by, to="pending", reason="registered")])
-    try:
-        return registration.save(force_insert=True)
-    except me.NotUniqueError:
-        existing = find_existing(tenant_id, conference_id, user_id, email)
-        if existing is None:
-            raise SeqTaken(seq)
+    registration.validate()
+    son = registration.to_mongo().to_dict()
+    del son["seq"]  # the script numbers it
+    outcome, found = registration_state.create(
+        tenant_id, conference_id, son, registration_state.person_keys(user_id, email),
+        partial(_stored_state, tenant_id, conference_id))
+    if outcome == "taken":
         raise Conflict("This person is already registered for the conference.",
-                       code="already_registered",
-                       details={"registration_id": str(existing.id) if existing else None})
+                       code="already_registered", details={"registration_id": found})
+    return Registration._from_son(found)
 
 
-class SeqTaken(Exception):
-    """The arrival number was taken (Redis lost the counter while it was in use): draw another."""
+def _stored_state(tenant_id: str, conference_id: str) -> tuple[list[dict], int, int]:
+    """What MongoDB holds of a conference's registrations, for registration_state.build."""
+    from models.conferences import Conference  # models.conferences imports this module
+
+    stored = Conference.objects(tenant_id=tenant_id, id=conference_id) \
+        .only("registration_seq", "waitlist_seq").first() if is_object_id(conference_id) else None
+    documents = list(Registration._get_collection().find(
+        {"tenant_id": tenant_id, "conference_id": conference_id},
+        {"user_id": 1, "email": 1, "status": 1, "policy_checked": 1, "seq": 1, "waitlist_seq": 1}))
+    if stored is None:
+        return documents, 0, 0
+    return documents, stored.registration_seq or 0, stored.waitlist_seq or 0
+
+
+def ensure_built(tenant_id: str, conference_id: str, *, force: bool = False) -> bool:
+    """Build the conference's hot counters and queues from MongoDB unless they are built
+    (``force``: rebuild them); True if this call built them."""
+    if not force and registration_state.is_ready(tenant_id, conference_id):
+        return False
+    return registration_state.build(tenant_id, conference_id,
+                                    partial(_stored_state, tenant_id, conference_id), force=force)
 
 
 def last_seq(tenant_id: str, conference_id: str) -> int:
     """The highest arrival number stored for the conference (0 if none)."""
+    registration_state.settled()
     last = Registration.objects(tenant_id=tenant_id, conference_id=conference_id) \
         .order_by("-seq").only("seq").first()
     return last.seq if last else 0
 
 
-def find_existing(tenant_id: str, conference_id: str, user_id: str | None,
-                  email: str | None) -> Registration | None:
-    for field, value in (("user_key", user_id), ("email_key", email)):
-        if value:
-            found = Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
-                                         **{field: value}).first()
-            if found:
-                return found
-    return None
-
-
 def get_registration(tenant_id: str, registration_id: str, *, user_id: str | None = None) -> Registration:
-    """The registration, or NotFound; with ``user_id`` only that person's own."""
+    """The registration (Redis first, then MongoDB), or NotFound; with ``user_id`` only
+    that person's own."""
     if not is_object_id(registration_id):
         raise NotFound("No such registration.", code="registration_not_found")
-    registration = Registration.objects(tenant_id=tenant_id, id=registration_id).first()
+    hot = registration_state.read(tenant_id, [registration_id]).get(registration_id)
+    registration = Registration._from_son(hot[0]) if hot else \
+        Registration.objects(tenant_id=tenant_id, id=registration_id).first()
     # The owner is compared here rather than filtered on, so that one index serves both.
     if registration is None or (user_id is not None and registration.user_id != user_id):
         raise NotFound("No such registration.", code="registration_not_found")
@@ -250,80 +280,78 @@ def get_registration(tenant_id: str, registration_id: str, *, user_id: str | Non
 
 
 def get_by_ticket(tenant_id: str, code: str) -> Registration:
+    registration_state.settled()
     registration = Registration.objects(tenant_id=tenant_id, ticket_key=code).first()
     if registration is None:
         raise NotFound("No such ticket.", code="ticket_not_found")
-    return registration
+    return get_registration(tenant_id, str(registration.id))  # its latest change
 
 
 def waitlist_position(registration: Registration) -> int | None:
     """1 for the next person to be promoted; None unless waitlisted."""
-    if registration.status != "waitlisted" or registration.waitlist_seq is None:
-        return None
-    ahead = Registration.objects(tenant_id=registration.tenant_id,
-                                 conference_id=registration.conference_id, status="waitlisted",
-                                 waitlist_seq__lt=registration.waitlist_seq).count()
-    return ahead + 1
+    return waitlist_positions([registration]).get(registration.id)
 
 
 def waitlist_positions(registrations: list[Registration]) -> dict:
-    """Live waitlist positions of many registrations of one conference, in two queries
-    (rather than a count each): how many wait before the first, then the order of
-    everyone waiting between the first and the last."""
-    waiting = sorted((r for r in registrations if r.status == "waitlisted" and r.waitlist_seq),
-                     key=lambda r: r.waitlist_seq)
+    """Live waitlist positions of registrations of one conference (their ranks on the
+    conference's waitlist in Redis, one round trip)."""
+    waiting = [r for r in registrations if r.status == "waitlisted"]
     if not waiting:
         return {}
-    first, last = waiting[0], waiting[-1]
-    base = waitlist_position(first)
-    between = sorted(r.waitlist_seq for r in Registration.objects(
-        tenant_id=first.tenant_id, conference_id=first.conference_id, status="waitlisted",
-        waitlist_seq__gte=first.waitlist_seq, waitlist_seq__lte=last.waitlist_seq).only("waitlist_seq"))
-    return {r.id: base + bisect.bisect_left(between, r.waitlist_seq) for r in waiting}
+    tenant_id, conference_id = waiting[0].tenant_id, waiting[0].conference_id
+    ensure_built(tenant_id, conference_id)
+    ranks = registration_state.waitlist_ranks(tenant_id, conference_id,
+                                              [str(r.id) for r in waiting])
+    return {r.id: ranks[str(r.id)] + 1 for r in waiting if str(r.id) in ranks}
 
 
 def count_status(tenant_id: str, conference_id: str, status: str) -> int:
-    return Registration.objects(tenant_id=tenant_id, conference_id=conference_id, status=status).count()
+    ensure_built(tenant_id, conference_id)
+    return registration_state.counts(tenant_id, conference_id).get(status, 0)
+
+
+def reserve_arrivals(tenant_id: str, conference_id: str, count: int) -> range:
+    """Reserve ``count`` arrival numbers, for registrations stored in MongoDB directly (a
+    bulk import); once stored, :func:`ensure_built` with ``force`` takes them in."""
+    ensure_built(tenant_id, conference_id)
+    last = registration_state.reserve_arrivals(tenant_id, conference_id, count)
+    return range(last - count + 1, last + 1)
+
+
+def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int:
+    """Reserve ``count`` waitlist numbers (under the conference's lock); returns the last."""
+    ensure_built(tenant_id, conference_id)
+    return registration_state.next_waitlist_numbers(tenant_id, conference_id, count)
 
 
 def unchecked_pending(tenant_id: str, conference_id: str, limit: int) -> list[Registration]:
     """Pending registrations the policy has not looked at yet, in arrival order."""
-    return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
-                                     status="pending", policy_checked=False)
-                .order_by("seq").limit(limit))
+    return _queue(tenant_id, conference_id, "pending", limit)
 
 
 def next_waitlisted(tenant_id: str, conference_id: str, limit: int) -> list[Registration]:
-    return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
-                                     status="waitlisted").order_by("waitlist_seq").limit(limit))
+    return _queue(tenant_id, conference_id, "waitlist", limit)
 
 
-def decide(tenant_id: str, registration_id, *, to: str, by: str, reason: str = "",
-           from_statuses: tuple[str, ...] = DECIDABLE, waitlist_seq: int | None = None,
-           policy_checked: bool = True) -> Registration | None:
-    """Move a registration from one of ``from_statuses`` to ``to``; None if it was not there.
+def _queue(tenant_id: str, conference_id: str, which: str, limit: int) -> list[Registration]:
+    ensure_built(tenant_id, conference_id)
+    ids = registration_state.queue_head(tenant_id, conference_id, which, limit)
+    current = _current(tenant_id, ids)
+    return [current[rid][0] for rid in ids if rid in current]
 
-    Approval writes a fresh ticket code in the same update (a collision with an
-    existing code, ~2^-144, is retried with a new one)."""
-    now = utcnow()
-    changes = dict(set__status=to, set__reason=reason, set__decided_by=by, set__decided_at=now,
-                   set__updated_at=now, set__policy_checked=policy_checked,
-                   push__history=HistoryEntry(at=now, by=by, to=to, reason=reason))
-    if to == "waitlisted":
-        changes["set__waitlist_seq"] = waitlist_seq
-    query = Registration.objects(tenant_id=tenant_id, id=registration_id, status__in=from_statuses)
-    if to != "approved":
-        if to in ("withdrawn", "rejected"):
-            changes["set__ticket_void"] = True
-        return query.modify(new=True, **changes)
-    for _ in range(3):
-        code = new_ticket_code()
-        try:
-            return query.modify(new=True, set__ticket_code=code, set__ticket_key=code,
-                                set__ticket_void=False, **changes)
-        except me.NotUniqueError:
-            continue
-    raise Conflict("Could not issue a unique ticket code.", code="ticket_code_collision")
+
+def _current(tenant_id: str, ids: list[str]) -> dict[str, tuple[Registration, int]]:
+    """The latest documents of ``ids`` with their versions, loading into Redis those it
+    no longer holds (once every change so far is in MongoDB); unknown ids are left out."""
+    ids = [rid for rid in dict.fromkeys(str(rid) for rid in ids) if is_object_id(rid)]
+    found = registration_state.read(tenant_id, ids)
+    missing = [rid for rid in ids if rid not in found]
+    if missing:
+        registration_state.settled()
+        registration_state.load(list(Registration._get_collection().find(
+            {"tenant_id": tenant_id, "_id": {"$in": [ObjectId(rid) for rid in missing]}})))
+        found.update(registration_state.read(tenant_id, missing))
+    return {rid: (Registration._from_son(doc), version) for rid, (doc, version) in found.items()}
 
 
 @dataclass(frozen=True)
@@ -337,150 +365,112 @@ class Decision:
     waitlist_seq: int | None = None
 
 
+def decide(tenant_id: str, registration_id, *, to: str, by: str, reason: str = "",
+           from_statuses: tuple[str, ...] = DECIDABLE,
+           waitlist_seq: int | None = None) -> Registration | None:
+    """Move a registration from one of ``from_statuses`` to ``to``; None if it was not there."""
+    moved = decide_many(tenant_id, [Decision(registration_id, to, reason, waitlist_seq)], by=by,
+                        from_statuses=from_statuses)
+    return moved[0] if moved else None
+
+
 def decide_many(tenant_id: str, decisions: list[Decision], *, by: str,
                 from_statuses: tuple[str, ...] = DECIDABLE) -> list[Registration]:
-    """Apply a batch of decisions in one round trip; returns the registrations that moved.
+    """Apply a batch of decisions, each only from one of ``from_statuses`` (``checked``:
+    only to a pending registration the policy has not seen); returns the registrations
+    that moved. Approval issues a fresh ticket code (144 random bits; the unique index
+    on ticket keys refuses a repeat when it is stored).
 
-    Each update is conditional, as in :func:`decide`; the ones that moved are read
-    back by the decision time written into them (a registration withdrawn meanwhile
-    keeps its status and is not returned)."""
-    if not decisions:
-        return []
+    Each decision is applied over the version it was decided on: one that raced a
+    change (a withdrawal, a seating change) is decided again on what that left."""
     now = utcnow()
-    operations = []
-    for decision in decisions:
-        if decision.to == "checked":
-            operations.append(UpdateOne(
-                {"tenant_id": tenant_id, "_id": ObjectId(str(decision.registration_id)),
-                 "status": {"$in": ["pending"]}, "policy_checked": False},
-                {"$set": {"policy_checked": True, "reason": decision.reason, "updated_at": now}}))
-            continue
-        changes = {"status": decision.to, "reason": decision.reason, "decided_by": by,
-                   "decided_at": now, "updated_at": now, "policy_checked": True}
-        if decision.to == "approved":
-            code = new_ticket_code()
-            changes.update(ticket_code=code, ticket_key=code, ticket_void=False)
-        elif decision.to == "waitlisted":
-            changes["waitlist_seq"] = decision.waitlist_seq
-        elif decision.to in ("withdrawn", "rejected"):
-            changes["ticket_void"] = True
-        history = {"at": now, "by": by, "to": decision.to, "reason": decision.reason}
-        operations.append(UpdateOne(
-            {"tenant_id": tenant_id, "_id": ObjectId(str(decision.registration_id)),
-             "status": {"$in": list(from_statuses)}},
-            {"$set": changes, "$push": {"history": history}}))
-    try:
-        Registration._get_collection().bulk_write(operations, ordered=False)
-    except BulkWriteError as error:
-        # Only a ticket-code collision (~2^-144) can fail an update: redo those one by one.
-        for failed in error.details.get("writeErrors", []):
-            decision = decisions[failed["index"]]
-            decide(tenant_id, decision.registration_id, to=decision.to, by=by,
-                   reason=decision.reason, from_statuses=from_statuses,
-                   waitlist_seq=decision.waitlist_seq)
-    moved = [d.registration_id for d in decisions if d.to != "checked"]
-    return [registration for registration in _by_ids(tenant_id, moved)
-            if registration.decided_at == now and registration.decided_by == by]
+    moved: list[Registration] = []
+    remaining = decisions
+    for _ in range(CHANGE_ATTEMPTS):
+        if not remaining:
+            break
+        current = _current(tenant_id, [d.registration_id for d in remaining])
+        planned: list[tuple[Decision, Registration, int]] = []
+        for decision in remaining:
+            registration, version = current.get(str(decision.registration_id), (None, 0))
+            if registration is not None and _decidable(registration, decision, from_statuses):
+                _decided(registration, decision, by, now)
+                planned.append((decision, registration, version))
+        applied = _apply(tenant_id, [(r, v, False) for _, r, v in planned])
+        moved += [r for (d, r, _), done in zip(planned, applied) if done and d.to != "checked"]
+        remaining = [d for (d, _, _), done in zip(planned, applied) if not done]
+    return moved
 
 
-def list_registrations(tenant_id: str, conference_id: str, *, status: str | None = None,
-                       text: str | None = None, answers: dict[str, str] | None = None,
-                       user_id: str | None = None, after_seq: int | None = None,
-                       limit: int = 50) -> list[Registration]:
-    """Registrations in arrival order after ``after_seq``, filtered by status, text on
-    name/email (case-insensitive) and exact form answers (``{"person.city": "Lyon"}``).
-
-    The server reads by conference (and status) from the cursor on; a person's own
-    listing reads their one registration. Text and answers (no index can serve a
-    substring or an arbitrary answer path) are checked here, row by row, until the
-    page is full, so results and the ``after_seq`` cursor are those of the full filter."""
-    limit = max(1, min(limit, MAX_PAGE))
-    filters: dict = {"tenant_id": tenant_id, "conference_id": conference_id}
-    checks = []
-    if user_id:
-        filters["user_key"] = user_id  # one registration per person: the rest is checked below
-        if status:
-            checks.append(lambda r: r.status == status)
-        if after_seq is not None:
-            checks.append(lambda r: r.seq > after_seq)
-    else:
-        if status:
-            filters["status"] = status
-        if after_seq is not None:
-            filters["seq__gt"] = after_seq
-    if text:
-        pattern = re.compile(re.escape(text), re.IGNORECASE)
-        checks.append(lambda r: any(isinstance(value, str) and pattern.search(value)
-                                    for value in (r.name, r.email)))
-    for name, value in (answers or {}).items():
-        checks.append(lambda r, path=name.split("."), value=value:
-                      _path_equals(r.answers, path, value))
-    found = Registration.objects(**filters).order_by("seq")
-    if not checks:
-        return list(found.limit(limit))
-    page = []
-    for registration in found.batch_size(limit + 50):
-        if all(check(registration) for check in checks):
-            page.append(registration)
-            if len(page) == limit:
-                break
-    return page
+CHANGE_ATTEMPTS = 5  # a registration changed by someone else between read and write
 
 
-def _path_equals(document, path: list[str], value) -> bool:
-    """MongoDB's ``{"a.b": value}`` on a stored document: the path descends into
-    sub-documents, into the documents of an array and by position (``a.0``); it
-    matches a value equal to ``value``, or an array holding it."""
-    if not path:
-        if isinstance(document, list) and any(_same(item, value) for item in document):
-            return True
-        return _same(document, value)
-    head, rest = path[0], path[1:]
-    if isinstance(document, dict):
-        return head in document and _path_equals(document[head], rest, value)
-    if isinstance(document, list):
-        if head.isdigit() and int(head) < len(document) \
-                and _path_equals(document[int(head)], rest, value):
-            return True
-        return any(_path_equals(item, path, value) for item in document
-                   if isinstance(item, dict))
-    return False
+def _decidable(registration: Registration, decision: Decision,
+               from_statuses: tuple[str, ...]) -> bool:
+    if decision.to == "checked":
+        return registration.status == "pending" and not registration.policy_checked
+    return registration.status in from_statuses
 
 
-def _same(stored, value) -> bool:
-    # BSON equality: numbers compare by value across int and float, but never equal a
-    # boolean or a string (in Python, 1 == True).
-    if isinstance(stored, bool) or isinstance(value, bool):
-        return isinstance(stored, bool) and isinstance(value, bool) and stored == value
-    numbers = (int, float)
-    if isinstance(stored, numbers) != isinstance(value, numbers):
-        return False
-    return stored == value
+def _decided(registration: Registration, decision: Decision, by: str, now) -> None:
+    registration.reason, registration.updated_at = decision.reason, now
+    registration.policy_checked = True
+    if decision.to == "checked":
+        return
+    registration.status, registration.decided_by, registration.decided_at = decision.to, by, now
+    if decision.to == "approved":
+        registration.ticket_code = registration.ticket_key = new_ticket_code()
+        registration.ticket_void = False
+    elif decision.to == "waitlisted":
+        registration.waitlist_seq = decision.waitlist_seq
+    elif decision.to in ("withdrawn", "rejected"):
+        registration.ticket_void = True
+    registration.history.append(HistoryEntry(at=now, by=by, to=decision.to,
+                                             reason=decision.reason))
+
+
+def _apply(tenant_id: str, planned: list[tuple[Registration, int, bool]]) -> list[bool]:
+    """Write changed registrations (each with the version it was read at, and whether it
+    stays in the policy's queue), by conference; whether each was written."""
+    done = [False] * len(planned)
+    by_conference: dict[str, list[int]] = {}
+    for index, (registration, _, _) in enumerate(planned):
+        by_conference.setdefault(registration.conference_id, []).append(index)
+    for conference_id, indexes in by_conference.items():
+        ensure_built(tenant_id, conference_id)
+        numbers = registration_state.apply(tenant_id, conference_id, [
+            registration_state.Change(planned[i][0].to_mongo().to_dict(), planned[i][1],
+                                      planned[i][2]) for i in indexes])
+        for index, number in zip(indexes, numbers):
+            if number:
+                planned[index][0].change_seq = number
+                done[index] = True
+    return done
+
+
+def flush(records: list[tuple[int, dict]]) -> None:
+    """The flusher's writer for registrations (meeteasy.flusher)."""
+    registration_state.flush(Registration._get_collection(), records)
 
 
 def by_ids(tenant_id: str, conference_id: str, ids: list[str]) -> list[Registration]:
     """The conference's registrations among ``ids`` (malformed or foreign ids are left out),
     in arrival order."""
-    found = _by_ids(tenant_id, ids)
+    found = (registration for registration, _ in _current(tenant_id, ids).values())
     return sorted((r for r in found if r.conference_id == conference_id), key=lambda r: r.seq)
-
-
-def _by_ids(tenant_id: str, ids: list) -> list[Registration]:
-    valid = [str(rid) for rid in ids if is_object_id(str(rid or ""))]
-    return list(Registration.objects(tenant_id=tenant_id, id__in=valid)) if valid else []
 
 
 def ids_with_status(tenant_id: str, conference_id: str, status: str, limit: int = 50_000) -> list[str]:
     """Ids of every registration in ``status``, in arrival order (for bulk decisions)."""
+    registration_state.settled()
     found = Registration.objects(tenant_id=tenant_id, conference_id=conference_id, status=status) \
         .order_by("seq").only("id").limit(limit)
     return [str(registration.id) for registration in found]
 
 
-def delete_unannounced(tenant_id: str, registration_id) -> None:
+def delete_unannounced(registration: Registration) -> None:
     """Undo a registration whose approval task could not be sent (nothing else saw it)."""
-    Registration.objects(tenant_id=tenant_id, id=registration_id, status="pending",
-                         policy_checked=False).delete()
+    registration_state.undo_create(registration.to_mongo().to_dict())
 
 
 def withdraw(tenant_id: str, registration_id: str, by: str, *, user_id: str | None = None) -> Registration:
@@ -488,9 +478,10 @@ def withdraw(tenant_id: str, registration_id: str, by: str, *, user_id: str | No
     With ``user_id``, only that person's own registration."""
     registration = get_registration(tenant_id, registration_id, user_id=user_id)
     done = decide(tenant_id, registration.id, to="withdrawn", by=by, reason="Withdrawn.",
-                  from_statuses=WITHDRAWABLE, policy_checked=True)
+                  from_statuses=WITHDRAWABLE)
     if done is None:
-        raise Conflict(f"A {registration.status} registration cannot be withdrawn.",
+        current = get_registration(tenant_id, registration_id)
+        raise Conflict(f"A {current.status} registration cannot be withdrawn.",
                        code="not_withdrawable")
     return done
 
@@ -503,15 +494,22 @@ def update_seating(registration: Registration, changes: dict, by: str) -> Regist
     changes = {key: value for key, value in changes.items() if key in SEATING_FIELDS}
     if not changes:
         return registration
-    now = utcnow()
     said = ", ".join(f"{key}={value!r}" for key, value in sorted(changes.items()))
-    updated = Registration.objects(tenant_id=tenant_id, id=registration.id).modify(
-        new=True, set__updated_at=now,
-        push__history=HistoryEntry(at=now, by=by, to=registration.status, reason=f"seating: {said}"),
-        **{f"set__{key}": value for key, value in changes.items()})
-    if updated is None:
-        raise NotFound("No such registration.", code="registration_not_found")
-    return updated
+    for _ in range(CHANGE_ATTEMPTS):
+        current, version = _current(tenant_id, [str(registration.id)]).get(
+            str(registration.id), (None, 0))
+        if current is None:
+            raise NotFound("No such registration.", code="registration_not_found")
+        now = utcnow()
+        for key, value in changes.items():
+            setattr(current, key, value)
+        current.updated_at = now
+        current.history.append(HistoryEntry(at=now, by=by, to=current.status,
+                                            reason=f"seating: {said}"))
+        queued = current.status == "pending" and not current.policy_checked
+        if _apply(tenant_id, [(current, version, queued)])[0]:
+            return current
+    raise TransientError("The registration kept changing; try again.")
 
 
 def new_party_code() -> str:
@@ -521,14 +519,24 @@ def new_party_code() -> str:
 
 
 def party_exists(tenant_id: str, conference_id: str, party: str) -> bool:
+    registration_state.settled()
     return Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
                                 party=party).first() is not None
 
 
 def approved_for_seating(tenant_id: str, conference_id: str) -> list[Registration]:
     """Every approved registration with what the seat assignment reads, in arrival order."""
+    registration_state.settled()
     return list(Registration.objects(tenant_id=tenant_id, conference_id=conference_id,
                                      status="approved")
                 .only("id", "seq", "user_id", "name", "party", "seat_category",
                       "needs_accessible", "priority")
                 .order_by("seq"))
+
+
+def latest_change_seq(tenant_id: str) -> int:
+    """The highest change number stored for the tenant's registrations (after a Redis
+    loss, new changes are numbered above it). A scan: an operator's command runs it."""
+    latest = Registration.objects(tenant_id=tenant_id).order_by("-change_seq") \
+        .only("change_seq").first()
+    return (latest.change_seq or 0) if latest is not None else 0

@@ -5,8 +5,9 @@ that records changes (meeteasy.changes) adds its writer here."""
 from __future__ import annotations
 
 from meeteasy.flusher import Writer
-from models import jobs
+from models import jobs, registrations
 
 WRITERS: dict[str, Writer] = {
     "jobs": jobs.flush,
+    "registrations": registrations.flush,
 }

@@ -9,14 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
-from models.base import utcnow
 from models.conferences import ApprovalPolicy, Conference
 from models.registrations import Registration
 
 log = logging.getLogger(__name__)
-ARRIVAL_GRACE = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -84,19 +81,3 @@ def _email_domain(registration: Registration) -> str:
 
 def _domain_allowed(policy: ApprovalPolicy, domain: str) -> bool:
     return bool(domain) and domain in policy.email_domains
-
-
-def in_arrival_order(batch: list[Registration], watermark: int) -> list[Registration]:
-    """The registrations of ``batch`` (in arrival order) that may be decided now.
-
-    An arrival number is handed out before its registration is written, so a later
-    arrival can be visible before an earlier one. Deciding stops at such a gap while
-    it is young (its registration is probably still being written); an old gap is a
-    registration that was never written, or was decided by staff, and is passed."""
-    usable, expected = [], watermark + 1
-    for registration in batch:
-        if registration.seq > expected and utcnow() - registration.created_at < ARRIVAL_GRACE:
-            break
-        usable.append(registration)
-        expected = registration.seq + 1
-    return usable

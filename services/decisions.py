@@ -66,8 +66,8 @@ class Places:
 def promote_waitlist(places: Places) -> list[Registration]:
     """Fill free places from the waitlist, first come first served."""
     conference = places.conference
-    if places.free == 0 or not conference.waitlist_seq:
-        return []  # full, or nobody was ever waitlisted (the pass numbers everyone it waitlists)
+    if places.free == 0:
+        return []
     limit = places.free if places.free is not None else registrations.MAX_PAGE
     waiting = registrations.next_waitlisted(conference.tenant_id, str(conference.id), limit=limit)
     decisions = [registrations.Decision(r.id, "approved", "A place became free.")
@@ -97,8 +97,8 @@ def run_policy(tenant_id: str, conference_id: str, registration_id: str | None =
             registration = next((r for r in moved if r.id == registration.id), None) \
                 or registrations.get_registration(tenant_id, registration_id)
             if not registration.policy_checked and registration.status == "pending":
-                # An earlier arrival is still being written: decide after it (retried shortly).
-                raise TransientError("Waiting for earlier registrations to be stored.")
+                # Another pass holds it (it is being decided): report it once that is done.
+                raise TransientError("The registration is being decided.")
     result = {"decided": len(moved)}
     if registration is not None:
         result["registration"] = registrations.full_view(registration)
@@ -124,18 +124,14 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
             if not promoted:
                 moved += promote_waitlist(places)
                 promoted = True
-            watermark = conference.decided_seq
             ask_first = False
             while batch := registrations.unchecked_pending(tenant_id, conference_id, BATCH):
                 lock.reacquire()
-                usable = approval.in_arrival_order(batch, watermark)
-                asked = _answered(conference, usable, answers)
-                ask_first = len(asked) < len(usable)
+                asked = _answered(conference, batch, answers)
+                ask_first = len(asked) < len(batch)
                 if not asked:
                     break
-                watermark = max(watermark, asked[-1].seq)
                 moved += _decide(conference, places, asked, answers)
-                conferences.set_decided_seq(tenant_id, conference_id, watermark)
                 if len(asked) < len(batch) or len(batch) < BATCH:
                     # A short batch was the last: a registration stored since has its own
                     # job, which makes a pass of its own, so asking again would find nothing.
@@ -155,8 +151,7 @@ def plugin_answers(tenant_id: str, conference_id: str) -> dict:
     conference = conferences.get_conference(tenant_id, conference_id)
     if not approval.plugin_rules_on(conference.policy):
         return {}
-    batch = approval.in_arrival_order(
-        registrations.unchecked_pending(tenant_id, conference_id, BATCH), conference.decided_seq)
+    batch = registrations.unchecked_pending(tenant_id, conference_id, BATCH)
     conference_view = conferences.public_view(conference)
     return {registration.id: registry.ask(
                 tenant_id, "registration.approval_rule",
@@ -208,8 +203,8 @@ def _overflow(conference: Conference, waiting: list[tuple[Registration, str]]
     if not waiting:
         return decisions
     if conference.policy.waitlist:
-        last = conferences.next_waitlist_seq(conference.tenant_id, str(conference.id),
-                                             count=len(waiting))
+        last = registrations.next_waitlist_seq(conference.tenant_id, str(conference.id),
+                                               count=len(waiting))
         first = last - len(waiting) + 1
         for offset, (registration, by) in enumerate(waiting):
             decisions.setdefault(by, []).append(registrations.Decision(

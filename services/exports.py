@@ -7,7 +7,7 @@ import io
 import json
 
 from models import exports as export_records
-from models import registrations
+from models import registration_search, registrations
 from models.exports import ExportFile
 from models.jobs import Job
 from services.access import Caller, conference_for, require_staff
@@ -57,7 +57,7 @@ def flatten(answers: dict, prefix: str = "") -> dict[str, str]:
 def registrations_csv(tenant_id: str, conference_id: str, status: str | None) -> tuple[str, int]:
     """The CSV text and its row count; answer columns follow the fixed ones, sorted."""
     rows, answer_columns, after = [], set(), None
-    while page := registrations.list_registrations(tenant_id, conference_id, status=status,
+    while page := registration_search.list_registrations(tenant_id, conference_id, status=status,
                                                    after_seq=after, limit=registrations.MAX_PAGE):
         for registration in page:
             answers = flatten(registration.answers or {})

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from meeteasy import changes
 from meeteasy.broker import JOB_KINDS, ROUTES, settings
 from meeteasy.errors import NotFound, ServiceUnavailable
 from meeteasy.redisconn import OUTAGES, get_redis
 from meeteasy.task_message import redis_message
 from models import jobs as job_records
+from models import registrations as registration_records
 from models import tenants as tenant_records
 from models.base import utcnow
 from models.jobs import MAX_PAGE, Job, public_view  # noqa: F401  (the API's view of a job)
@@ -143,5 +145,8 @@ def restore_hot_state() -> dict:
     restored, latest = 0, 0
     for tenant in tenant_records.list_tenants():
         count, seq = job_records.restore_hot_state(str(tenant.id))
+        # Registrations' changes share the sequence: new ones are numbered above theirs.
+        seq = max(seq, registration_records.latest_change_seq(str(tenant.id)))
+        changes.raise_floor(seq)
         restored, latest = restored + count, max(latest, seq)
     return {"restored": restored, "sequence": latest}

@@ -1,18 +1,21 @@
 """Registrations: register, read, withdraw, and announce what changed.
 
-Deciding is the workers' job (:mod:`services.decisions`): registering stores a
-pending registration and starts its approval job; withdrawing is a single
-conditional update that frees the place at once and starts the waitlist's promotion.
+Deciding is the workers' job (:mod:`services.decisions`): registering records a
+pending registration in Redis (one script, :mod:`models.registration_state`) and starts
+its approval job; withdrawing is one conditional change that frees the place at once
+and starts the waitlist's promotion.
 """
 
 from __future__ import annotations
 
 from meeteasy import cache
-from meeteasy.errors import Conflict, ServiceUnavailable, TransientError, ValidationFailed
+from meeteasy.errors import Conflict, ServiceUnavailable, ValidationFailed
 from models import amis, forms, seat_assignments, users
 from models import plugins as plugin_activations
 from models.base import is_object_id
 from models import conferences as conference_records
+from models import registration_search
+from models import tenants as tenant_records
 from models import registrations as registration_records
 from models.jobs import Job
 from models.registrations import MAX_PAGE, Registration  # noqa: F401  (the API's page limit)
@@ -22,7 +25,6 @@ from services.jobs import start_job
 from services.seating_wishes import check_wishes, wishes_fields
 
 OPEN_STATUSES = ("published", "ongoing")
-SEQ_ATTEMPTS = 3  # a taken arrival number (see models.conferences.next_registration_seq)
 
 
 def announce(registrations: list[Registration]) -> None:
@@ -85,24 +87,16 @@ def _register(caller: Caller, conference_id: str, *, answers: dict, invite_code:
     user_id, email, name = _registrant(caller, email, name)
     seating = wishes_fields(seating) if seating else {}
     check_wishes(caller, str(conference.id), seating)
-    for attempt in range(SEQ_ATTEMPTS):
-        try:
-            registration = registration_records.create_registration(
-                caller.tenant_id, str(conference.id),
-                seq=conference_records.next_registration_seq(caller.tenant_id, str(conference.id)),
-                registered_by=caller.user_id, user_id=user_id, email=email, name=name,
-                answers=answers, form_version=form.version if form else None,
-                invite_code=invite_code, seating=seating)
-            break
-        except registration_records.SeqTaken:
-            if attempt == SEQ_ATTEMPTS - 1:
-                raise TransientError("Could not number the registration; try again.")
+    registration = registration_records.create_registration(
+        caller.tenant_id, str(conference.id), registered_by=caller.user_id, user_id=user_id,
+        email=email, name=name, answers=answers, form_version=form.version if form else None,
+        invite_code=invite_code, seating=seating)
     try:
         job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                         {"conference_id": str(conference.id), "registration_id": str(registration.id)},
                         idempotency_key=idempotency_key)
     except ServiceUnavailable:
-        registration_records.delete_unannounced(caller.tenant_id, registration.id)
+        registration_records.delete_unannounced(registration)
         raise
     announce([registration])
     return job, registration_records.full_view(registration)
@@ -130,7 +124,7 @@ def list_page(caller: Caller, conference_id: str, *, status: str | None, text: s
     """A page of a conference's registrations in arrival order (attendees: their own),
     with live waitlist positions, and the ``after`` cursor of the next page."""
     conference = conference_for(caller, conference_id)
-    found = registration_records.list_registrations(
+    found = registration_search.list_registrations(
         caller.tenant_id, str(conference.id), status=status, text=text, answers=answers,
         user_id=caller.own_only, after_seq=after, limit=limit)
     positions = registration_records.waitlist_positions(found)
@@ -174,3 +168,21 @@ def withdraw(caller: Caller, registration_id: str) -> tuple[dict, Job]:
     job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                     {"conference_id": done.conference_id})
     return view, job
+
+
+# --- after a Redis loss -----------------------------------------------------------------
+
+
+def rebuild_hot_state(tenant_id: str | None = None) -> int:
+    """Rebuild every conference's registration counters and queues in Redis from
+    MongoDB, once the flusher stored every change so far (all tenants', or one
+    tenant's). The number of conferences rebuilt. Registrations themselves need
+    nothing: one Redis no longer holds is read from MongoDB."""
+    rebuilt = 0
+    for tenant in tenant_records.list_tenants():
+        if tenant_id is not None and str(tenant.id) != tenant_id:
+            continue
+        for conference_id in conference_records.ids_of_tenant(str(tenant.id)):
+            registration_records.ensure_built(str(tenant.id), conference_id, force=True)
+            rebuilt += 1
+    return rebuilt

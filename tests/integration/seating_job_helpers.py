@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bson import ObjectId
 
-from models import conferences, registrations, seatmaps
+from models import registrations, seatmaps
 from models.base import utcnow
 from models.seat_assignments import SeatBlock, all_of
 from services.seating.assignment.maps import layout_of
@@ -48,8 +48,7 @@ def put_map(client, conference_id: str, data: dict) -> dict:
 
 
 def next_seqs(tenant, conference_id: str, count: int) -> range:
-    last = conferences.next_registration_seq(tenant.id, conference_id, count)
-    return range(last - count + 1, last + 1)
+    return registrations.reserve_arrivals(tenant.id, conference_id, count)
 
 
 def approve(tenant, conference_id: str, people: list[dict]) -> list[str]:
@@ -57,12 +56,13 @@ def approve(tenant, conference_id: str, people: list[dict]) -> list[str]:
     seating wishes (party, seat_category, needs_accessible, priority), maybe a user_id."""
     staff = tenant.users["staff"].id
     ids = []
-    for seq, person in zip(next_seqs(tenant, conference_id, len(people)), people):
+    for person in people:
         wishes = {k: v for k, v in person.items() if k in registrations.SEATING_FIELDS}
+        tag = uuid.uuid4().hex[:8]
         registration = registrations.create_registration(
-            tenant.id, conference_id, seq=seq, registered_by=staff,
-            user_id=person.get("user_id"), email=f"p{seq}-{uuid.uuid4().hex[:6]}@example.com",
-            name=f"Person {seq}", answers={}, form_version=None, invite_code=None, seating=wishes)
+            tenant.id, conference_id, registered_by=staff,
+            user_id=person.get("user_id"), email=f"p-{tag}@example.com",
+            name=f"Person {tag}", answers={}, form_version=None, invite_code=None, seating=wishes)
         assert registrations.decide(tenant.id, registration.id, to="approved", by=staff)
         ids.append(str(registration.id))
     return ids
@@ -91,6 +91,7 @@ def approve_in_bulk(tenant, conference_id: str, people: list[dict]) -> list[str]
     collection = registrations.Registration._get_collection()
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: collection.insert_many(documents[i::4], ordered=False), range(4)))
+    registrations.ensure_built(tenant.id, conference_id, force=True)
     return [str(document["_id"]) for document in documents]
 
 

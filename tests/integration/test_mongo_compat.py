@@ -31,6 +31,7 @@ from models import agenda, conferences, forms, sessions, speakers
 from models import job_state
 from models import jobs as job_store
 from models import plugins as plugin_store
+from models import registration_search, registration_state
 from models import registrations as registration_store
 from models import seat_assignments
 from models import seatmap_files, seatmaps
@@ -361,7 +362,7 @@ def world(recorder):
                                            by=w.user_id)
     w.waitlisted = registration_store.decide(
         tenant_id, _registration(w).id, to="waitlisted", by=w.user_id,
-        waitlist_seq=conferences.next_waitlist_seq(tenant_id, w.conference_id))
+        waitlist_seq=registration_store.next_waitlist_seq(tenant_id, w.conference_id))
     exports.store_export(tenant_id, "plans-export", w.user_id, "plans.csv", "a\n1\n", 1)
     plugin_store.set_activation(tenant_id, "activity_log", enabled=True, config={},
                                 updated_by=w.user_id)
@@ -402,10 +403,10 @@ def _session(w, room="Hall B"):
 
 
 def _registration(w, *, user_id=None, email=None):
-    seq = conferences.next_registration_seq(w.tenant_id, w.conference_id)
+    tag = uuid.uuid4().hex[:8]
     return registration_store.create_registration(
-        w.tenant_id, w.conference_id, seq=seq, registered_by=w.user_id, user_id=user_id,
-        email=email or f"r{seq}-{uuid.uuid4().hex[:6]}@example.com", name=f"Person {seq}",
+        w.tenant_id, w.conference_id, registered_by=w.user_id, user_id=user_id,
+        email=email or f"r-{tag}@example.com", name=f"Person {tag}",
         answers={"person": {"city": "Lyon"}}, form_version=1, invite_code=None)
 
 
@@ -468,7 +469,7 @@ def _advance_by_dates_in_2001(w):
 
 
 def _list_registrations(**filters):
-    return lambda w: lambda: registration_store.list_registrations(
+    return lambda w: lambda: registration_search.list_registrations(
         w.tenant_id, w.conference_id, **filters)
 
 
@@ -599,17 +600,14 @@ OPERATIONS = {
                                                  .archive_conference(w.tenant_id, cid))(
         _conference(w)),
     "conferences.advance_by_dates": lambda w: _advance_by_dates_in_2001(w),
-    # a Redis counter: MongoDB is read only to seed a missing one (a new conference here)
-    "conferences.next_registration_seq(seed)": lambda w: (lambda cid: lambda: conferences
-                                                          .next_registration_seq(
-        w.tenant_id, cid))(_conference(w)),
+    # a new conference's registrations in Redis are built from what MongoDB holds
+    "registrations.ensure_built": lambda w: (lambda cid: lambda: registration_store
+                                             .ensure_built(w.tenant_id, cid))(_conference(w)),
     "registrations.last_seq": lambda w: lambda: registration_store.last_seq(
         w.tenant_id, w.conference_id),
     "conferences.get_cached(cold)": lambda w: _cold(conferences.CACHE, (
         w.tenant_id, w.conference_id), lambda: conferences.get_cached(
         w.tenant_id, w.conference_id, visible_to_attendees=True)),
-    "conferences.next_waitlist_seq": lambda w: lambda: conferences.next_waitlist_seq(
-        w.tenant_id, w.conference_id),
     "audit.list_for_conference": lambda w: lambda: audit.list_for_conference(
         w.tenant_id, w.conference_id),
     # sessions, speakers, the agenda
@@ -651,40 +649,17 @@ OPERATIONS = {
     "agenda.agenda": lambda w: lambda: agenda.agenda(
         w.tenant_id, conferences.get_conference(w.tenant_id, w.conference_id), staff=True),
     # registrations
-    "registrations.create_registration(already registered)": lambda w: _refused(
-        Conflict, lambda: _registration(w, user_id=w.user_id, email=w.email)),
-    "registrations.find_existing(user)": lambda w: lambda: registration_store.find_existing(
-        w.tenant_id, w.conference_id, w.user_id, None),
-    "registrations.find_existing(email)": lambda w: lambda: registration_store.find_existing(
-        w.tenant_id, w.conference_id, None, w.email),
-    "registrations.get_registration": lambda w: lambda: registration_store.get_registration(
-        w.tenant_id, str(w.approved.id)),
-    "registrations.get_registration(user)": lambda w: lambda: registration_store.get_registration(
-        w.tenant_id, str(w.mine.id), user_id=w.user_id),
     "registrations.get_by_ticket": lambda w: lambda: registration_store.get_by_ticket(
         w.tenant_id, w.approved.ticket_code),
-    "registrations.full_view(waitlisted)": lambda w: lambda: registration_store.full_view(
-        w.waitlisted),
-    "registrations.count_status": lambda w: lambda: registration_store.count_status(
-        w.tenant_id, w.conference_id, "approved"),
-    "registrations.unchecked_pending": lambda w: lambda: registration_store.unchecked_pending(
-        w.tenant_id, w.conference_id, 10),
-    "registrations.next_waitlisted": lambda w: lambda: registration_store.next_waitlisted(
-        w.tenant_id, w.conference_id, 10),
-    "registrations.decide(approve)": lambda w: (lambda r: lambda: registration_store.decide(
-        w.tenant_id, r.id, to="approved", by=w.user_id))(_registration(w)),
-    "registrations.decide(reject)": lambda w: (lambda r: lambda: registration_store.decide(
-        w.tenant_id, r.id, to="rejected", by=w.user_id))(_registration(w)),
-    "registrations.decide_many": lambda w: (lambda rs: lambda: registration_store.decide_many(
-        w.tenant_id, [registration_store.Decision(rs[0].id, "approved"),
-                      registration_store.Decision(rs[1].id, "waitlisted", waitlist_seq=7),
-                      registration_store.Decision(rs[2].id, "checked")], by="policy"))(
-        [_registration(w) for _ in range(3)]),
-    "registrations.waitlist_positions": lambda w: (lambda rs: lambda: registration_store
-                                                   .waitlist_positions(rs))(
-        registration_store.decide_many(w.tenant_id, [
-            registration_store.Decision(_registration(w).id, "waitlisted", waitlist_seq=100 + i)
-            for i in range(3)], by="policy")),
+    # a registration Redis no longer holds is read from MongoDB, and loaded to change it
+    "registrations.get_registration(cold)": lambda w: (lambda r: lambda: registration_store
+                                                       .get_registration(w.tenant_id, str(r.id)))(
+        _cold_registration(w)),
+    # (an id Redis does not know is looked for in MongoDB)
+    "registrations.by_ids": lambda w: lambda: registration_store.by_ids(
+        w.tenant_id, w.conference_id, [str(w.approved.id), str(w.mine.id), "0" * 24, "bad"]),
+    "registrations.decide(cold)": lambda w: (lambda r: lambda: registration_store.decide(
+        w.tenant_id, r.id, to="approved", by=w.user_id))(_cold_registration(w)),
     "registrations.list_registrations": _list_registrations(),
     "registrations.list_registrations(after)": _list_registrations(after_seq=1),
     "registrations.list_registrations(status)": _list_registrations(status="approved"),
@@ -695,23 +670,13 @@ OPERATIONS = {
         answers={"person.city": "Lyon"}),
     "registrations.list_registrations(status,text,answers,after)": _list_registrations(
         status="pending", text="example.com", answers={"person.city": "Lyon"}, after_seq=1),
-    "registrations.list_registrations(user)": lambda w: lambda: registration_store
+    "registrations.list_registrations(user)": lambda w: lambda: registration_search
     .list_registrations(w.tenant_id, w.conference_id, user_id=w.user_id),
-    "registrations.list_registrations(user,status,text,after)": lambda w: lambda: registration_store
+    "registrations.list_registrations(user,status,text,after)": lambda w: lambda: registration_search
     .list_registrations(w.tenant_id, w.conference_id, user_id=w.user_id, status="pending",
                         text="admin", after_seq=0),
-    "registrations.by_ids": lambda w: lambda: registration_store.by_ids(
-        w.tenant_id, w.conference_id, [str(w.approved.id), str(w.mine.id), "0" * 24, "bad"]),
     "registrations.ids_with_status": lambda w: lambda: registration_store.ids_with_status(
         w.tenant_id, w.conference_id, "pending"),
-    "registrations.delete_unannounced": lambda w: (lambda r: lambda: registration_store
-                                                   .delete_unannounced(w.tenant_id, r.id))(
-        _registration(w)),
-    "registrations.withdraw": lambda w: (lambda r: lambda: registration_store.withdraw(
-        w.tenant_id, str(r.id), w.user_id))(_registration(w)),
-    "registrations.withdraw(user)": lambda w: (lambda r: lambda: registration_store.withdraw(
-        w.tenant_id, str(r.id), r.user_id, user_id=r.user_id))(
-        _registration(w, user_id=uuid.uuid4().hex)),
     # forms, invites, exports, plugins, activity
     "forms.save_version": lambda w: lambda: forms.save_version(
         w.tenant_id, w.conference_id, FORM, w.user_id),
@@ -735,10 +700,6 @@ OPERATIONS = {
     "activity.for_registration": lambda w: lambda: activity.for_registration(
         w.tenant_id, str(w.mine.id)),
     # seating wishes
-    "registrations.update_seating": lambda w: (lambda r: lambda: registration_store
-                                               .update_seating(
-        r, {"party": "p1", "seat_category": "vip", "priority": "vip"}, w.user_id))(
-        _registration(w)),
     "registrations.approved_for_seating": lambda w: lambda: registration_store
     .approved_for_seating(w.tenant_id, w.conference_id),
     "registrations.party_exists": lambda w: lambda: registration_store.party_exists(
@@ -825,6 +786,73 @@ OPERATIONS = {
 # an index whose leading fields are exactly its filter, and this test holds them to it.
 
 
+def _cold_registration(w):
+    """A registration stored in MongoDB that Redis no longer holds (its hot copy expired)."""
+    registration = _registration(w)
+    flushed()
+    get_redis().delete(registration_state.doc_key(w.tenant_id, str(registration.id)))
+    return registration
+
+
+# Registrations' operations on Redis alone (models/registration_state.py): they send
+# MongoDB nothing while the registrations are hot.
+HOT_OPERATIONS = {
+    "registrations.create_registration(already registered)": lambda w: _refused(
+        Conflict, lambda: _registration(w, user_id=w.user_id, email=w.email)),
+    "registrations.get_registration": lambda w: lambda: registration_store.get_registration(
+        w.tenant_id, str(w.approved.id)),
+    "registrations.get_registration(user)": lambda w: lambda: registration_store.get_registration(
+        w.tenant_id, str(w.mine.id), user_id=w.user_id),
+    "registrations.full_view(waitlisted)": lambda w: lambda: registration_store.full_view(
+        w.waitlisted),
+    "registrations.count_status": lambda w: lambda: registration_store.count_status(
+        w.tenant_id, w.conference_id, "approved"),
+    "registrations.unchecked_pending": lambda w: lambda: registration_store.unchecked_pending(
+        w.tenant_id, w.conference_id, 10),
+    "registrations.next_waitlisted": lambda w: lambda: registration_store.next_waitlisted(
+        w.tenant_id, w.conference_id, 10),
+    "registrations.decide(approve)": lambda w: (lambda r: lambda: registration_store.decide(
+        w.tenant_id, r.id, to="approved", by=w.user_id))(_registration(w)),
+    "registrations.decide(reject)": lambda w: (lambda r: lambda: registration_store.decide(
+        w.tenant_id, r.id, to="rejected", by=w.user_id))(_registration(w)),
+    "registrations.decide_many": lambda w: (lambda rs: lambda: registration_store.decide_many(
+        w.tenant_id, [registration_store.Decision(rs[0].id, "approved"),
+                      registration_store.Decision(rs[1].id, "waitlisted", waitlist_seq=7),
+                      registration_store.Decision(rs[2].id, "checked")], by="policy"))(
+        [_registration(w) for _ in range(3)]),
+    "registrations.waitlist_positions": lambda w: (lambda rs: lambda: registration_store
+                                                   .waitlist_positions(rs))(
+        registration_store.decide_many(w.tenant_id, [
+            registration_store.Decision(_registration(w).id, "waitlisted", waitlist_seq=100 + i)
+            for i in range(3)], by="policy")),
+    "registrations.delete_unannounced": lambda w: (lambda r: lambda: registration_store
+                                                   .delete_unannounced(r))(_registration(w)),
+    "registrations.withdraw": lambda w: (lambda r: lambda: registration_store.withdraw(
+        w.tenant_id, str(r.id), w.user_id))(_registration(w)),
+    "registrations.withdraw(user)": lambda w: (lambda r: lambda: registration_store.withdraw(
+        w.tenant_id, str(r.id), r.user_id, user_id=r.user_id))(
+        _registration(w, user_id=uuid.uuid4().hex)),
+    "registrations.update_seating": lambda w: (lambda r: lambda: registration_store
+                                               .update_seating(
+        r, {"party": "p1", "seat_category": "vip", "priority": "vip"}, w.user_id))(
+        _registration(w)),
+    "registrations.next_waitlist_seq": lambda w: lambda: registration_store.next_waitlist_seq(
+        w.tenant_id, w.conference_id),
+}
+
+
+@pytest.mark.parametrize("operation", list(HOT_OPERATIONS))
+def test_registrations_hot_operations_send_nothing_to_mongodb(recorder, world, operation):
+    call = HOT_OPERATIONS[operation](world)
+    recorder.commands.clear()
+    recorder.active = True
+    try:
+        call()
+    finally:
+        recorder.active = False
+    assert recorder.commands == [], operation
+
+
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_no_query_shape_of_the_app_scans_a_collection(recorder, world, database, operation):
     call = OPERATIONS[operation](world)
@@ -874,6 +902,8 @@ def test_a_job_s_hot_path_sends_nothing_to_mongodb(recorder, world):
 
 # --- no findAndModify on the hot path ------------------------------------------------------
 
+WRITE_COMMANDS = {"insert", "update", "delete", "findAndModify"}
+
 def test_registering_and_the_approval_pass_send_no_find_and_modify(recorder, world):
     """SecantusDB runs findAndModify as a collection scan. Registering (caches cold, then
     warm) and the approval job's service function (approve, overflow to the waitlist,
@@ -885,10 +915,12 @@ def test_registering_and_the_approval_pass_send_no_find_and_modify(recorder, wor
     conference_id = _conference(w, policy={"mode": "automatic", "waitlist": True}, capacity=1)
     forms.save_version(w.tenant_id, conference_id, FORM, w.user_id)
 
-    def register():
+    def attendee():
         user = user_store.create_user(w.tenant_id, f"{uuid.uuid4().hex[:8]}@{w.slug}.example.com",
                                       "long enough password", ["attendee"])
-        caller = Caller(user_id=str(user.id), tenant_id=w.tenant_id, roles=("attendee",))
+        return Caller(user_id=str(user.id), tenant_id=w.tenant_id, roles=("attendee",))
+
+    def register(caller):
         _, view = registration_service.register(
             caller, conference_id, answers={"person": {"city": "Lyon"}}, invite_code=None,
             email=None, name=None, seating=None, idempotency_key=None)
@@ -902,24 +934,29 @@ def test_registering_and_the_approval_pass_send_no_find_and_modify(recorder, wor
         finally:
             recorder.active = False
 
-    sent = []
-    first = recorded(register)  # cold: the conference, form and plugins read from MongoDB
-    sent += [next(iter(c)) for c in recorder.commands]
-    second = recorded(register)  # warm
-    sent += [next(iter(c)) for c in recorder.commands]
+    def sent():
+        return [next(iter(c.items())) for c in recorder.commands]  # (command, collection)
+
+    callers = [attendee(), attendee()]
+    first = recorded(lambda: register(callers[0]))  # cold: conference, form, plugins read
+    cold = sent()
+    second = recorded(lambda: register(callers[1]))  # warm
+    warm = sent()
     outcomes = []
     for registration_id in (first, second):
         outcomes.append(recorded(lambda: decisions.run_policy(w.tenant_id, conference_id,
                                                               registration_id)))
-        sent += [next(iter(c)) for c in recorder.commands]
+        warm += sent()
     registration_store.withdraw(w.tenant_id, first, w.user_id)
     recorded(lambda: decisions.run_policy(w.tenant_id, conference_id))  # the promotion
-    sent += [next(iter(c)) for c in recorder.commands]
+    warm += sent()
 
     assert [o["registration"]["status"] for o in outcomes] == ["approved", "waitlisted"]
     assert registration_store.get_registration(w.tenant_id, second).status == "approved"
-    assert {"update", "find"} <= set(sent)
-    assert "findAndModify" not in sent
+    assert ("find", "conferences") in cold
+    assert "findAndModify" not in {name for name, _ in cold + warm}
+    # Registrations live in Redis on this path: the flusher writes them, in bulk.
+    assert not [c for c in warm if c[1] == "registrations" or c[0] in WRITE_COMMANDS], warm
 
 
 # --- what is filtered in Python matches what the server would have matched --------------
@@ -946,18 +983,17 @@ def test_registration_filters_applied_in_python_match_the_servers(world):
     w = world
     conference_id = _conference(w)
     for n, answers in enumerate(ANSWERS):
-        registration_store.create_registration(
-            w.tenant_id, conference_id, seq=n + 1, registered_by=w.user_id,
+        created = registration_store.create_registration(
+            w.tenant_id, conference_id, registered_by=w.user_id,
             user_id=f"user-{n}" if n % 3 else None,
             email=None if n == 4 else f"p{n}@{'lovelace' if n % 2 else 'example'}.org",
             name=["Ada Lovelace", "Alan Turing", "grace hopper"][n % 3], answers=answers,
             form_version=None, invite_code=None)
         if n % 2:
-            registration_store.decide(w.tenant_id, registration_store.find_existing(
-                w.tenant_id, conference_id, f"user-{n}" if n % 3 else None,
-                f"p{n}@lovelace.org").id, to="approved", by=w.user_id)
+            registration_store.decide(w.tenant_id, created.id, to="approved", by=w.user_id)
 
     def by_server(status=None, text=None, answers=None, user_id=None):
+        flushed()
         raw = {"tenant_id": w.tenant_id, "conference_id": conference_id}
         if status:
             raw["status"] = status
@@ -971,7 +1007,7 @@ def test_registration_filters_applied_in_python_match_the_servers(world):
 
     def paged(limit, **filters):
         seqs, after = [], None
-        while page := registration_store.list_registrations(
+        while page := registration_search.list_registrations(
                 w.tenant_id, conference_id, after_seq=after, limit=limit, **filters):
             seqs += [r.seq for r in page]
             after = page[-1].seq
@@ -986,7 +1022,7 @@ def test_registration_filters_applied_in_python_match_the_servers(world):
     assert any(by_server(**case) for case in cases)
     for case in cases:
         expected = by_server(**case)
-        assert [r.seq for r in registration_store.list_registrations(
+        assert [r.seq for r in registration_search.list_registrations(
             w.tenant_id, conference_id, **case)] == expected, case
         assert paged(2, **case) == expected, case
 

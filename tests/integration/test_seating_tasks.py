@@ -24,7 +24,7 @@ from services.seating.assignment.layout import ROW
 from tests.integration.conftest import make_tenant
 from tests.integration.seating_job_helpers import (approve, approve_in_bulk, auto_assign, doubles,
                                                    grid_map, in_one_row, job_events, layout,
-                                                   next_seqs, party, put_map, run_auto_assign,
+                                                   party, put_map, run_auto_assign,
                                                    seats_on_map, stored, token)
 from tests.integration.stack import Stack, receive_events, wait_for_job
 from tests.integration.test_registrations import make_conference
@@ -401,8 +401,7 @@ def test_auto_assign_releases_the_seats_of_withdrawn_registrations(stack, tenant
         run_auto_assign(client, conference_id)
         before = stored(tenant, conference_id)
         pending = registrations.create_registration(
-            tenant.id, conference_id, seq=next_seqs(tenant, conference_id, 1)[0],
-            registered_by=staff, user_id=None, name="Pending", answers={}, form_version=None,
+            tenant.id, conference_id, registered_by=staff, user_id=None, name="Pending", answers={}, form_version=None,
             email=f"pending-{uuid.uuid4().hex[:6]}@example.com", invite_code=None)
         free = next(sid for sid in seats_on_map(tenant, conference_id)
                     if sid not in {seat for seat, *_ in before.values()})

@@ -10,8 +10,7 @@ import pytest
 from models.base import utcnow
 from models.conferences import ApprovalPolicy, Conference
 from models.registrations import Registration
-from services.approval import (ARRIVAL_GRACE, Verdict, in_arrival_order, may_ask_plugins,
-                               plugin_rules_on, policy_verdict)
+from services.approval import Verdict, may_ask_plugins, plugin_rules_on, policy_verdict
 
 
 class Spy:
@@ -199,33 +198,3 @@ def test_plugins_are_asked_about_those_the_domain_rule_does_not_decide():
     assert may_ask_plugins(conf, registration(email="ada@example.com", invite_code="code"))
     assert not may_ask_plugins(conference(plugin_rules=False), registration())
     assert not may_ask_plugins(conference("automatic", plugin_rules=True), registration())
-
-
-# --- arrival order -----------------------------------------------------------------------
-
-
-def test_consecutive_arrivals_are_all_usable():
-    batch = [registration(seq=seq) for seq in (4, 5, 6)]
-    assert in_arrival_order(batch, watermark=3) == batch
-
-
-def test_a_young_gap_stops_the_batch():
-    batch = [registration(seq=4), registration(seq=6), registration(seq=7)]
-    assert in_arrival_order(batch, watermark=3) == batch[:1]
-
-
-def test_a_young_gap_right_after_the_watermark_stops_everything():
-    batch = [registration(seq=5), registration(seq=6)]
-    assert in_arrival_order(batch, watermark=3) == []
-
-
-def test_an_old_gap_is_passed():
-    old = ARRIVAL_GRACE + timedelta(seconds=1)
-    batch = [registration(seq=4), registration(seq=6, age=old), registration(seq=7)]
-    assert in_arrival_order(batch, watermark=3) == batch
-
-
-def test_a_late_arrival_below_the_watermark_is_usable():
-    """One written after the pass had passed its (then old) gap is decided when it shows."""
-    batch = [registration(seq=2), registration(seq=3)]
-    assert in_arrival_order(batch, watermark=9) == batch

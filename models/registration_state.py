@@ -1,0 +1,407 @@
+"""Registrations' hot state: each registration, and its conference's places, in Redis.
+
+A registration is created and every later change of it is made by a Lua script that
+checks the registration's version (its latest change number), writes the new document,
+keeps the conference's counters and queues in step, and appends the document to the
+change stream (:mod:`meeteasy.changes`), all at once. The flusher stores it in MongoDB
+later, in bulk (:func:`flush`). Nothing here talks to MongoDB on the way of a request.
+
+Per registration: a hash ``d`` (the document as MongoDB stores it, in extended JSON),
+``v`` (its change number) and ``s`` (its status), kept :data:`DOC_TTL` after its last
+change; a registration Redis no longer has is loaded from MongoDB, once every change so
+far is flushed, before it changes again.
+
+Per conference (:class:`Keys`): who is registered (``people``: ``u:<user id>`` and
+``e:<email>`` → registration id, what makes a person register once), how many
+registrations are in each status (``counts``), the policy's queue (``pending``: the
+registrations it has not looked at, by arrival number), the waitlist (by waitlist
+number), the arrival and waitlist counters, and ``ready``, set once all of these hold
+what MongoDB holds. A conference without ``ready`` (new, or Redis lost its data) is
+built from MongoDB by :func:`build` before anyone registers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bson import ObjectId, json_util
+from pymongo import DeleteOne, ReplaceOne
+from pymongo.errors import BulkWriteError
+from redis.commands.core import Script
+
+from meeteasy import changes, locks
+from meeteasy.errors import TransientError
+from meeteasy.redisconn import get_redis
+
+log = logging.getLogger(__name__)
+COLLECTION = "registrations"
+DOC_TTL = 24 * 3600  # seconds a registration stays hot after its last change
+SETTLE_WAIT = 2.0  # seconds a MongoDB reader waits for the flusher (then reads what is there)
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The Redis keys of one conference's registrations."""
+
+    ready: str
+    people: str
+    counts: str
+    pending: str
+    waitlist: str
+    arrivals: str
+    waitlist_numbers: str
+
+    @classmethod
+    def of(cls, tenant_id: str, conference_id: str) -> Keys:
+        base = f"meeteasy:conference:{tenant_id}:{conference_id}:registrations"
+        return cls(*(f"{base}:{name}" for name in
+                     ("ready", "people", "counts", "pending", "waitlist", "arrivals",
+                      "waitlist_numbers")))
+
+
+def doc_key(tenant_id: str, registration_id: str) -> str:
+    return f"meeteasy:registration:{tenant_id}:{registration_id}"
+
+
+def person_keys(user_id: str | None, email: str | None) -> list[str]:
+    return [prefix + value for prefix, value in (("u:", user_id), ("e:", email)) if value]
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+def encode(son: dict) -> str:
+    """A document as its scripts store it: extended JSON without ``change_seq`` and
+    without the closing brace (the script appends its change number, and at creation
+    its arrival number)."""
+    son = {name: value for name, value in son.items() if name != "change_seq"}
+    return json_util.dumps(son, json_options=changes.JSON)[:-1]
+
+
+def decode(text: str | bytes) -> dict:
+    return json.loads(text, object_hook=changes.object_hook)
+
+
+# --- scripts --------------------------------------------------------------------------------
+
+# KEYS[3..9] ready, people, counts, pending, arrivals, the registration's hash.
+# ARGV[1] the document (see encode), ARGV[2] its id, ARGV[3] DOC_TTL, ARGV[4..] its people.
+# Answers {'ok', document}, {'taken', registration id} or {'cold'} (build the conference).
+_REGISTER = changes.script("""
+if redis.call('EXISTS', KEYS[3]) == 0 then return {'cold'} end
+for i = 4, #ARGV do
+  local holder = redis.call('HGET', KEYS[4], ARGV[i])
+  if holder then return {'taken', holder} end
+end
+local seq = redis.call('INCR', KEYS[7])
+local change = next_seq()
+local doc = ARGV[1] .. ',"seq":' .. seq .. ',"change_seq":' .. change .. '}'
+redis.call('HSET', KEYS[8], 'd', doc, 'v', change, 's', 'pending')
+redis.call('EXPIRE', KEYS[8], ARGV[3])
+for i = 4, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], ARGV[2]) end
+redis.call('HINCRBY', KEYS[5], 'pending', 1)
+redis.call('ZADD', KEYS[6], seq, ARGV[2])
+append('registrations', change, doc)
+return {'ok', doc}
+""")
+
+# Changes of one conference's registrations, each applied only if the registration is
+# still at the version it was read at. KEYS[3..6] ready, counts, pending, waitlist, then
+# each registration's hash. ARGV[1] DOC_TTL, then per change: expected version, id, new
+# status, whether it stays in the policy's queue (1/0), waitlist number or '', document.
+# Answers each change's new number, or 0 where the registration had moved on.
+_APPLY = changes.script("""
+local ready = redis.call('EXISTS', KEYS[3]) == 1
+local out = {}
+for i = 1, #KEYS - 6 do
+  local key, at = KEYS[6 + i], 1 + (i - 1) * 6
+  local expected, id, status = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local have = redis.call('HMGET', key, 'v', 's')
+  if have[1] ~= expected then
+    out[i] = 0
+  else
+    local change = next_seq()
+    local doc = ARGV[at + 6] .. ',"change_seq":' .. change .. '}'
+    redis.call('HSET', key, 'd', doc, 'v', change, 's', status)
+    redis.call('EXPIRE', key, ARGV[1])
+    -- Until the conference is built its counters and queues are absent; the build
+    -- reads MongoDB once this change is flushed.
+    if ready then
+      if have[2] ~= status then
+        redis.call('HINCRBY', KEYS[4], have[2], -1)
+        redis.call('HINCRBY', KEYS[4], status, 1)
+      end
+      if ARGV[at + 4] ~= '1' then redis.call('ZREM', KEYS[5], id) end
+      if status == 'waitlisted' then
+        redis.call('ZADD', KEYS[6], ARGV[at + 5], id)
+      else
+        redis.call('ZREM', KEYS[6], id)
+      end
+    end
+    append('registrations', change, doc)
+    out[i] = change
+  end
+end
+return out
+""")
+
+# Undo a creation nothing has seen (its approval job could not be started). KEYS[3..7]
+# people, counts, pending, the hash, ready; ARGV expected version, id, the deletion's
+# document (see encode), then its people.
+_UNDO = changes.script("""
+if redis.call('HGET', KEYS[6], 'v') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[6])
+if redis.call('EXISTS', KEYS[7]) == 1 then
+  for i = 4, #ARGV do redis.call('HDEL', KEYS[3], ARGV[i]) end
+  redis.call('HINCRBY', KEYS[4], 'pending', -1)
+  redis.call('ZREM', KEYS[5], ARGV[2])
+end
+local change = next_seq()
+append('registrations', change, ARGV[3] .. ',"change_seq":' .. change .. '}')
+return change
+""")
+
+# A registration read from MongoDB, written into Redis unless Redis has it.
+_LOAD = Script(None, b"""
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 's', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+""")
+
+
+# --- creating -------------------------------------------------------------------------------
+
+def create(tenant_id: str, conference_id: str, son: dict, people: list[str], build_from
+           ) -> tuple[str, dict | str]:
+    """Record a new registration (``son`` without ``seq``): ``("ok", document)`` with its
+    arrival number, or ``("taken", id)`` when one of ``people`` is registered already.
+    A conference not built yet is built first (``build_from``: see :func:`build`)."""
+    keys = Keys.of(tenant_id, conference_id)
+    registration_id = str(son["_id"])
+    for _ in range(2):
+        answer = _REGISTER(
+            keys=changes.keys(keys.ready, keys.people, keys.counts, keys.pending, keys.arrivals,
+                              doc_key(tenant_id, registration_id)),
+            args=[encode(son), registration_id, DOC_TTL, *people], client=get_redis())
+        outcome = answer[0].decode()
+        if outcome == "ok":
+            return "ok", decode(answer[1])
+        if outcome == "taken":
+            return "taken", answer[1].decode()
+        build(tenant_id, conference_id, build_from)
+    raise TransientError("The conference's registrations are being rebuilt; try again.")
+
+
+def undo_create(document: dict) -> bool:
+    """Remove a registration just created, unless anything changed it since."""
+    tenant_id, registration_id = document["tenant_id"], str(document["_id"])
+    keys = Keys.of(tenant_id, document["conference_id"])
+    deletion = encode({"_id": document["_id"], "tenant_id": tenant_id,
+                       "conference_id": document["conference_id"], "deleted": True})
+    return bool(_UNDO(keys=changes.keys(keys.people, keys.counts, keys.pending,
+                                        doc_key(tenant_id, registration_id), keys.ready),
+                      args=[document["change_seq"], registration_id, deletion,
+                            *person_keys(document.get("user_id"), document.get("email"))],
+                      client=get_redis()))
+
+
+# --- changing -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """A registration's next document, to apply over the version it was read at."""
+
+    son: dict
+    version: int
+    keep_queued: bool = False  # still waiting for the policy (a seating change)
+
+
+def apply(tenant_id: str, conference_id: str, planned: list[Change]) -> list[int]:
+    """Apply changes of one conference's registrations: each one's new change number,
+    or 0 where the registration moved on since it was read (nothing was written)."""
+    if not planned:
+        return []
+    keys = Keys.of(tenant_id, conference_id)
+    args: list = [DOC_TTL]
+    for change in planned:
+        son = change.son
+        args += [change.version, str(son["_id"]), son["status"], int(change.keep_queued),
+                 son.get("waitlist_seq") or "", encode(son)]
+    answer = _APPLY(keys=changes.keys(keys.ready, keys.counts, keys.pending, keys.waitlist,
+                                      *(doc_key(tenant_id, str(c.son["_id"])) for c in planned)),
+                    args=args, client=get_redis())
+    return [int(number) for number in answer]
+
+
+def reserve_arrivals(tenant_id: str, conference_id: str, count: int) -> int:
+    """Reserve ``count`` arrival numbers (the conference is built); returns the last."""
+    return get_redis().incrby(Keys.of(tenant_id, conference_id).arrivals, count)
+
+
+def next_waitlist_numbers(tenant_id: str, conference_id: str, count: int) -> int:
+    """Reserve ``count`` waitlist numbers (the conference is built); returns the last."""
+    return get_redis().incrby(Keys.of(tenant_id, conference_id).waitlist_numbers, count)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def read(tenant_id: str, ids: list[str]) -> dict[str, tuple[dict, int]]:
+    """The hot documents among ``ids``, with their versions: id → (document, version)."""
+    pipe = get_redis().pipeline(transaction=False)
+    for registration_id in ids:
+        pipe.hmget(doc_key(tenant_id, registration_id), "d", "v")
+    found = {}
+    for registration_id, (doc, version) in zip(ids, pipe.execute()):
+        if doc is not None:
+            found[registration_id] = (decode(doc), int(version))
+    return found
+
+
+def load(documents: list[dict]) -> None:
+    """Write documents read from MongoDB into Redis, where Redis has none of them."""
+    pipe = get_redis().pipeline(transaction=False)
+    for son in documents:
+        whole = encode(son) + f',"change_seq":{son.get("change_seq", 0)}}}'
+        _LOAD(keys=[doc_key(son["tenant_id"], str(son["_id"]))],
+              args=[whole, son.get("change_seq", 0), son["status"], DOC_TTL], client=pipe)
+    pipe.execute()
+
+
+def queue_head(tenant_id: str, conference_id: str, which: str, limit: int) -> list[str]:
+    """The first ``limit`` ids of the policy's queue (``pending``) or of the waitlist."""
+    key = getattr(Keys.of(tenant_id, conference_id), which)
+    return [member.decode() for member in get_redis().zrange(key, 0, limit - 1)]
+
+
+def counts(tenant_id: str, conference_id: str) -> dict[str, int]:
+    raw = get_redis().hgetall(Keys.of(tenant_id, conference_id).counts)
+    return {name.decode(): int(value) for name, value in raw.items() if int(value)}
+
+
+def waitlist_ranks(tenant_id: str, conference_id: str, ids: list[str]) -> dict[str, int]:
+    """Where each of ``ids`` stands on the waitlist (0 first); those not on it are left out."""
+    pipe = get_redis().pipeline(transaction=False)
+    key = Keys.of(tenant_id, conference_id).waitlist
+    for registration_id in ids:
+        pipe.zrank(key, registration_id)
+    return {rid: rank for rid, rank in zip(ids, pipe.execute()) if rank is not None}
+
+
+def is_ready(tenant_id: str, conference_id: str) -> bool:
+    return bool(get_redis().exists(Keys.of(tenant_id, conference_id).ready))
+
+
+def settled() -> None:
+    """Wait (up to SETTLE_WAIT) until every change so far is in MongoDB: what a reader
+    of MongoDB does first, so that it sees the registrations' latest changes."""
+    changes.settled(SETTLE_WAIT)
+
+
+# --- building a conference's state from MongoDB ---------------------------------------------
+
+def build(tenant_id: str, conference_id: str, stored_from, *, force: bool = False) -> bool:
+    """Make the conference's counters and queues hold what MongoDB holds, once every
+    change so far is flushed; False if another builder did it meanwhile. ``stored_from``
+    gives the conference's stored registrations (the fields below) and its counters'
+    floors: ``(documents, arrival floor, waitlist floor)``. ``force`` rebuilds a built
+    conference (the operator's command after a Redis loss)."""
+    keys = Keys.of(tenant_id, conference_id)
+    busy = TransientError("The conference's registrations are being rebuilt; try again.")
+    with locks.held(f"meeteasy:lock:{tenant_id}:conference:{conference_id}:build",
+                    timeout=60, wait=65, busy=busy):
+        client = get_redis()
+        if not force and client.exists(keys.ready):
+            return False
+        settled()
+        documents, arrival_floor, waitlist_floor = stored_from()
+        people, tally, pending, waitlist = {}, defaultdict(int), {}, {}
+        for son in documents:
+            registration_id = str(son["_id"])
+            for key in person_keys(son.get("user_id"), son.get("email")):
+                people[key] = registration_id
+            tally[son["status"]] += 1
+            if son["status"] == "pending" and not son.get("policy_checked"):
+                pending[registration_id] = son["seq"]
+            elif son["status"] == "waitlisted":
+                waitlist[registration_id] = son.get("waitlist_seq") or 0
+        arrivals = max([arrival_floor, int(client.get(keys.arrivals) or 0)]
+                       + [son["seq"] for son in documents])
+        numbers = max([waitlist_floor, int(client.get(keys.waitlist_numbers) or 0)]
+                      + list(waitlist.values()))
+        pipe = client.pipeline(transaction=True)
+        pipe.delete(keys.people, keys.counts, keys.pending, keys.waitlist)
+        for name, mapping in ((keys.people, people), (keys.counts, dict(tally))):
+            if mapping:
+                pipe.hset(name, mapping=mapping)
+        for name, scores in ((keys.pending, pending), (keys.waitlist, waitlist)):
+            if scores:
+                pipe.zadd(name, scores)
+        pipe.set(keys.arrivals, arrivals)
+        pipe.set(keys.waitlist_numbers, numbers)
+        pipe.set(keys.ready, 1)
+        pipe.execute()
+        return True
+
+
+# --- the flusher's writer -------------------------------------------------------------------
+
+def flush(collection, records: list[tuple[int, dict]]) -> None:
+    """Store a batch of registrations' changes in MongoDB: each one's latest change of the
+    batch, written only over an older one (a replayed or late batch moves nothing back).
+
+    A registration created within the batch is inserted (most are inserted once, already
+    decided); the others get a guarded replace, and a deletion a guarded delete."""
+    latest: dict[str, dict] = {}
+    created: set[str] = set()
+    for _, doc in records:
+        key = str(doc["_id"])
+        latest[key] = doc
+        if len(doc.get("history", ())) == 1 and not doc.get("deleted"):
+            created.add(key)
+    inserts, writes = [], []
+    for key, doc in latest.items():
+        if doc.get("deleted"):
+            if key not in created:
+                writes.append(DeleteOne(_guard(doc)))
+        elif key in created:
+            inserts.append(doc)
+        else:
+            writes.append(ReplaceOne(_guard(doc), doc, upsert=True))
+    if inserts:
+        try:
+            collection.insert_many(inserts, ordered=False)
+        except BulkWriteError as error:
+            _check(error)
+            writes += [ReplaceOne(_guard(inserts[e["index"]]), inserts[e["index"]], upsert=True)
+                       for e in error.details["writeErrors"] if _on_id(e)]
+    if writes:
+        try:
+            collection.bulk_write(writes, ordered=False)
+        except BulkWriteError as error:
+            _check(error)
+
+
+def _guard(doc: dict) -> dict:
+    return {"tenant_id": doc["tenant_id"], "_id": ObjectId(str(doc["_id"])),
+            "change_seq": {"$lt": doc["change_seq"]}}
+
+
+def _on_id(error: dict) -> bool:
+    """A duplicate of the document itself (stored already, or newer), not of a unique key."""
+    return error["code"] == DUPLICATE_KEY and "_id" in (error.get("keyPattern") or {"_id": 1})
+
+
+def _check(error: BulkWriteError) -> None:
+    """Errors other than "stored already": a failure of MongoDB is raised (the batch is
+    written again); a registration that a unique key refuses (Redis lost who was
+    registered and was rebuilt wrongly) is logged with its id, never retried forever."""
+    for failed in error.details["writeErrors"]:
+        if failed["code"] != DUPLICATE_KEY:
+            raise error
+        if not _on_id(failed):
+            log.error("registration %s not stored: %s", (failed.get("op") or {}).get("_id"),
+                      failed.get("errmsg"))

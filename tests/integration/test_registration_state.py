@@ -1,0 +1,104 @@
+"""Registrations' hot state in Redis (models/registration_state.py): the flusher stores
+each registration once, and after a Redis loss `meeteasy registrations rebuild` puts
+every conference's counters, waitlist and policy queue back from MongoDB."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from cli import main
+from meeteasy.redisconn import get_redis
+from models import registration_state
+from models import registrations as registration_store
+from tests.integration.hot_jobs import flushed
+from tests.integration.stack import wait_for_job
+from tests.integration.test_caches import attendee_token
+from tests.integration.test_registrations import make_conference, register, token
+
+
+def _register_people(stack, tenant, conference_id, count) -> list[dict]:
+    accepted = []
+    for _ in range(count):
+        with stack.client(attendee_token(stack, tenant)) as attendee:
+            response = register(attendee, conference_id, answers={})
+            assert response.status_code == 202, response.text
+            accepted.append(response.json())
+            assert wait_for_job(attendee, response.json()["job_id"])["state"] == "succeeded"
+    return accepted
+
+
+def _state(tenant_id, conference_id) -> dict:
+    keys = registration_state.Keys.of(tenant_id, conference_id)
+    client = get_redis()
+    return {"counts": registration_state.counts(tenant_id, conference_id),
+            "people": client.hgetall(keys.people),
+            "pending": client.zrange(keys.pending, 0, -1, withscores=True),
+            "waitlist": client.zrange(keys.waitlist, 0, -1, withscores=True),
+            "arrivals": client.get(keys.arrivals),
+            "waitlist_numbers": client.get(keys.waitlist_numbers)}
+
+
+def _lose_redis_state(tenant_id, conference_ids, registration_ids) -> None:
+    """As after Redis lost its data: the conferences' keys and the hot registrations go."""
+    client = get_redis()
+    for conference_id in conference_ids:
+        client.delete(*vars(registration_state.Keys.of(tenant_id, conference_id)).values())
+    client.delete(*(registration_state.doc_key(tenant_id, rid) for rid in registration_ids))
+
+
+def test_every_registration_is_stored_once_with_its_decision(stack, tenant):
+    conference_id = make_conference(tenant, form=None, capacity=2, waitlist=True)
+    accepted = _register_people(stack, tenant, conference_id, 3)
+    flushed()
+    stored = registration_store.Registration._get_collection().find(
+        {"tenant_id": tenant.id, "conference_id": conference_id})
+    by_id = {str(doc["_id"]): doc for doc in stored}
+    assert sorted(by_id) == sorted(a["registration"]["id"] for a in accepted)
+    assert sorted(doc["status"] for doc in by_id.values()) == ["approved", "approved",
+                                                                "waitlisted"]
+    assert [doc["seq"] for doc in sorted(by_id.values(), key=lambda d: d["seq"])] == [1, 2, 3]
+    # What MongoDB holds is each registration's latest change, as Redis holds it.
+    for registration_id, doc in by_id.items():
+        hot, version = registration_state.read(tenant.id, [registration_id])[registration_id]
+        assert doc["change_seq"] == version == hot["change_seq"]
+        assert (doc["status"], doc["ticket_code"]) == (hot["status"], hot.get("ticket_code"))
+
+
+def test_rebuild_after_a_redis_loss_restores_counters_queues_and_order(stack, tenant):
+    full = make_conference(tenant, form=None, capacity=2, waitlist=True)
+    queued = make_conference(tenant, form=None, mode="manual")
+    accepted = _register_people(stack, tenant, full, 4)
+    # Registrations recorded without their approval job: still in the policy's queue.
+    unseen = [registration_store.create_registration(
+        tenant.id, queued, registered_by=tenant.users["staff"].id, user_id=None,
+        email=f"q{n}@example.com", name="", answers={}, form_version=None, invite_code=None)
+        for n in range(2)]
+    flushed()
+    before = {cid: _state(tenant.id, cid) for cid in (full, queued)}
+    assert before[full]["counts"] == {"approved": 2, "waitlisted": 2}
+    assert [score for _, score in before[queued]["pending"]] == [1.0, 2.0]
+    _lose_redis_state(tenant.id, (full, queued),
+                      [a["registration"]["id"] for a in accepted] + [str(r.id) for r in unseen])
+
+    runner = CliRunner()
+    for _ in range(2):  # running it twice is harmless
+        outcome = runner.invoke(main, ["registrations", "rebuild", "--tenant", tenant.slug],
+                                catch_exceptions=False)
+        assert outcome.exit_code == 0, outcome.output
+        assert {cid: _state(tenant.id, cid) for cid in (full, queued)} == before
+
+    with stack.client(token(tenant, "staff")) as staff:
+        waiting = [staff.get(f"/registrations/{a['registration']['id']}").json()
+                   for a in accepted[2:]]
+        assert [w["waitlist_position"] for w in waiting] == [1, 2]
+        # The next arrival is numbered after the stored ones; a person registers once.
+        again = register(staff, full, email="late@example.com", answers={})
+        assert again.json()["registration"]["seq"] == 5
+        assert register(staff, full, email="late@example.com", answers={}).status_code == 409
+        # A freed place goes to the first on the waitlist.
+        first = accepted[0]["registration"]["id"]
+        withdrawn = staff.post(f"/registrations/{first}/withdraw")
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert wait_for_job(staff, withdrawn.json()["promotion_job_id"])["state"] == "succeeded"
+        promoted = staff.get(f"/registrations/{accepted[2]['registration']['id']}").json()
+        assert promoted["status"] == "approved"
