@@ -12,7 +12,11 @@ import logging
 
 import redis
 
+from meeteasy import changes
+from meeteasy.redisconn import get_redis
+
 log = logging.getLogger("meeteasy.durability")
+DURABLE_WAIT = 5.0  # seconds an announcement waits for the flusher on a volatile Redis
 
 
 def persistence_problems(config: dict[str, str]) -> list[str]:
@@ -59,3 +63,33 @@ def warn_if_volatile(url: str) -> None:
         return
     for problem in persistence_problems(config):
         log.warning("Redis persistence: %s. See the README's Production section.", problem)
+
+
+_changes_durable: bool | None = None
+
+
+def changes_durable() -> bool:
+    """Whether a change in our Redis's stream survives a restart (append-only, fsync'd):
+    then a change is durable once recorded; otherwise only once the flusher stored it.
+    Asked once per process; a Redis that refuses CONFIG counts as not durable."""
+    global _changes_durable
+    if _changes_durable is None:
+        try:
+            config = read_config(get_redis())
+        except redis.exceptions.RedisError:
+            return False  # asked again next time
+        text = {_text(name): _text(value) for name, value in (config or {}).items()}
+        _changes_durable = text.get("appendonly") == "yes" and text.get("appendfsync") != "no"
+    return _changes_durable
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def await_durable(seq: int, timeout: float = DURABLE_WAIT) -> bool:
+    """Return once the change numbered ``seq`` is durable (see :func:`changes_durable`);
+    False if ``timeout`` seconds passed first (the flusher is slow or down)."""
+    if changes_durable():
+        return True
+    return changes.wait_flushed(seq, timeout)

@@ -8,7 +8,9 @@ and starts the waitlist's promotion.
 
 from __future__ import annotations
 
-from meeteasy import cache
+import logging
+
+from meeteasy import cache, durability
 from meeteasy.errors import Conflict, ServiceUnavailable, ValidationFailed
 from models import amis, forms, seat_assignments, users
 from models import plugins as plugin_activations
@@ -24,6 +26,7 @@ from services.access import Caller, conference_for, require_staff
 from services.jobs import start_job
 from services.seating_wishes import check_wishes, wishes_fields
 
+log = logging.getLogger(__name__)
 OPEN_STATUSES = ("published", "ongoing")
 
 
@@ -31,6 +34,11 @@ def announce(registrations: list[Registration]) -> None:
     """Tell each registrant, the tenant's staff and the tenant's plugins what changed."""
     if not registrations:
         return
+    # Announced only once durable: in the change stream of an append-only Redis, or else
+    # stored by the flusher (a decision a client saw is never lost with Redis).
+    if not durability.await_durable(max(r.change_seq for r in registrations)):
+        log.warning("announcing %d registration changes the flusher has not stored yet",
+                    len(registrations))
     positions = registration_records.waitlist_positions(registrations)
     changes = [(events.event_of(r),
                 registration_records.public_view(r, waitlist_position=positions.get(r.id)),

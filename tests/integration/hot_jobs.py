@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+
+import redis
 
 from meeteasy import changes
 from meeteasy.redisconn import get_redis
 from models import job_state
 
 
-def flushed(timeout: float = 60) -> None:
-    """Wait until every change recorded so far is in MongoDB (the session's flusher)."""
-    assert changes.wait_flushed(changes.last_seq(), timeout), "the flusher did not catch up"
+def flushed(timeout: float = 60, redis_url: str | None = None) -> None:
+    """Wait until every change recorded so far is in MongoDB: by the session's flusher,
+    or by the flusher of a stack on the Redis at ``redis_url``."""
+    if redis_url is None:
+        assert changes.wait_flushed(changes.last_seq(), timeout), "the flusher did not catch up"
+        return
+    client = redis.Redis.from_url(redis_url)
+    target, deadline = int(client.get(changes.SEQ) or 0), time.monotonic() + timeout
+    while int(client.get(changes.FLUSHED) or 0) < target:
+        assert time.monotonic() < deadline, "the stack's flusher did not catch up"
+        time.sleep(0.05)
 
 
 def backdate(job, **moments: datetime) -> None:

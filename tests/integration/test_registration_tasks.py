@@ -6,20 +6,23 @@ import time
 import uuid
 
 import pytest
+import redis
 
 from meeteasy import embedded
 from meeteasy.redisconn import get_redis
-from models import activity, exports, registrations
+from models import activity, exports, registration_state, registrations
 from models import plugins as plugin_activations
 from services import decisions
 from services.exports import registrations_csv
 from services.plugins import deliver
 from tests.integration.conftest import make_tenant
+from tests.integration.hot_jobs import flushed
 from tests.integration.stack import Stack, wait_for_job
 from tests.integration.test_registrations import create_pending, make_conference
 
 
 def snapshot(tenant, conference_id):
+    flushed()
     return {str(r.id): (r.status, r.ticket_code, r.waitlist_seq, len(r.history))
             for r in registrations.Registration.objects(tenant_id=tenant.id,
                                                         conference_id=conference_id)}
@@ -135,12 +138,14 @@ def test_bulk_approval_survives_a_killed_worker(bulk_stack):
             assert time.monotonic() < deadline, "the bulk job never reported progress"
             time.sleep(0.05)
         bulk_stack.kill("worker1")
-        decided_before_kill = registrations.count_status(tenant.id, conference_id, "approved")
+        decided_before_kill = int(redis.Redis.from_url(bulk_stack.env["MEETEASY_REDIS_URL"]).hget(
+            registration_state.Keys.of(tenant.id, conference_id).counts, "approved") or 0)
         bulk_stack.start_worker("worker2")
         job = wait_for_job(client, job_id, timeout=300)
 
     assert 0 < decided_before_kill < 2000
     assert job["state"] == "succeeded" and job["attempts"] == 2
+    flushed(redis_url=bulk_stack.env["MEETEASY_REDIS_URL"])
     regs = list(registrations.Registration.objects(tenant_id=tenant.id,
                                                    conference_id=conference_id))
     assert [r.status for r in regs] == ["approved"] * 2000

@@ -15,6 +15,7 @@ from models.base import utcnow
 from models import conferences as conference_store
 from models import forms as form_store
 from models import registrations as registration_store
+from tests.integration.hot_jobs import flushed
 from tests.integration.stack import receive_events, wait_for_job
 
 FORM = {"type": "form", "body": [
@@ -99,6 +100,7 @@ def test_one_registration_per_person(stack, tenant):
 
 def test_invalid_answers_are_422_per_field_and_write_nothing(stack, tenant):
     conference_id = make_conference(tenant)
+    flushed()
     before = registration_store.Registration.objects(tenant_id=tenant.id).count()
     with stack.client(token(tenant, "attendee")) as client:
         response = register(client, conference_id,
@@ -106,6 +108,7 @@ def test_invalid_answers_are_422_per_field_and_write_nothing(stack, tenant):
     assert response.status_code == 422
     fields = response.json()["error"]["details"]["fields"]
     assert set(fields) == {"answers.person.name", "answers.diet", "answers.company"}
+    flushed()
     assert registration_store.Registration.objects(tenant_id=tenant.id).count() == before
 
 
@@ -214,6 +217,7 @@ def test_capacity_holds_under_concurrency_and_the_waitlist_keeps_its_order(stack
         for response in responses:
             wait_for_job(client, response.json()["job_id"], timeout=180)
 
+    flushed()
     regs = list(registration_store.Registration.objects(tenant_id=tenant.id, conference_id=conference_id))
     approved = sorted((r for r in regs if r.status == "approved"), key=lambda r: r.seq)
     waiting = sorted((r for r in regs if r.status == "waitlisted"), key=lambda r: r.waitlist_seq)
@@ -368,6 +372,7 @@ def test_five_thousand_staff_decisions_in_one_go(stack, tenant):
         job = wait_for_job(client, response.json()["job_id"], timeout=170)
     assert job["state"] == "succeeded", job
     assert job["result"] == {"approved": 5000, "rejected": 0, "skipped": []}
+    flushed()
     codes = [r.ticket_code for r in registration_store.Registration.objects(
         tenant_id=tenant.id, conference_id=conference_id, status="approved").only("ticket_code")]
     assert len(codes) == len(set(codes)) == 5000
