@@ -584,7 +584,10 @@ def running_platform(prefix: str, args: argparse.Namespace) -> Iterator[Platform
     mongo: pymongo.MongoClient | None = None
     ok = False
     try:
-        services.append(embedded.start_redis(workdir / "redis", workdir / "redis.log"))
+        # Append-only, as `meeteasy dev` runs it (both sides share this Redis): a change
+        # recorded there is durable, so a decision is announced without waiting for MongoDB.
+        services.append(embedded.start_redis(workdir / "redis", workdir / "redis.log",
+                                             durable=True))
         services.append(embedded.start_mongo(workdir / "mongodb", workdir / "mongodb.log"))
         redis_service, mongo_service = services
         stack = Stack(workdir / "stack", mongo_service.url, redis_service.url,

@@ -127,7 +127,7 @@ def run(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="meeteasy-roundtrips-"))
     mongo = embedded.start_mongo(workdir / "mongodb", workdir / "mongodb.log")
     try:
-        redis_server = embedded.start_redis(workdir / "redis", workdir / "redis.log")
+        redis_server = embedded.start_redis(workdir / "redis", workdir / "redis.log", durable=True)
     except BaseException:
         mongo.stop()
         raise

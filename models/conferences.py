@@ -250,8 +250,7 @@ def get_cached(tenant_id: str, conference_id: str, *,
                visible_to_attendees: bool = False) -> Conference:
     """:func:`get_conference` from this process's copy while the conference is unchanged
     (:mod:`meeteasy.cache`: one Redis read instead of a MongoDB one). The copy has no
-    counters (None): what needs them fresh (the approval pass, under its lock) reads
-    the conference with :func:`get_conference`."""
+    counters (None): those of registrations live in Redis (models.registration_state)."""
     if not is_object_id(conference_id):
         raise NotFound("No such conference.", code="conference_not_found")
     return _found(CACHE.get((tenant_id, conference_id),

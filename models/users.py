@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 
 import mongoengine as me
+from bson import ObjectId
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from meeteasy.cache import Versioned
 from meeteasy.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from meeteasy.settings import get_settings
-from models.base import TenantDocument, normalise_email, utcnow
+from models.base import TenantDocument, is_object_id, normalise_email, utcnow
 from models.tenants import Tenant, get_tenant_by_slug
 
 TENANT_ROLES = ("tenant_admin", "staff", "attendee")
@@ -99,6 +101,24 @@ def get_user(user_id: str) -> User:
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     return user
+
+
+# A user's email and name as registering reads them, cached per process. Nothing changes
+# them after creation yet; whatever comes to change them calls CONTACT.changed(user_id).
+CONTACT = Versioned("user-contact", max_entries=8192)
+
+
+def contact(user_id: str) -> tuple[str, str]:
+    """A user's (email, name), from this process's cache when it is current."""
+    return CONTACT.get((user_id,), lambda: _stored_contact(user_id), lambda pair: pair)
+
+
+def _stored_contact(user_id: str) -> tuple[str, str]:
+    stored = User._get_collection().find_one({"_id": ObjectId(user_id)}, {"email": 1, "name": 1}) \
+        if is_object_id(user_id) else None
+    if stored is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return stored["email"], stored.get("name") or ""
 
 
 def roles_in(tenant_id: str, user: User) -> list[str]:

@@ -119,7 +119,7 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
     promoted, answers = False, {}
     while True:
         with conference_lock(tenant_id, conference_id) as lock:
-            conference = conferences.get_conference(tenant_id, conference_id)
+            conference = conferences.get_cached(tenant_id, conference_id)
             places = Places(conference)
             if not promoted:
                 moved += promote_waitlist(places)
@@ -148,7 +148,7 @@ def plugin_answers(tenant_id: str, conference_id: str) -> dict:
     (plugin, answer), or None when no plugin answered. Only registrations that can
     reach the plugin rule are asked (an invite code's bearer too: whether the code is
     valid is only known by spending it, under the lock)."""
-    conference = conferences.get_conference(tenant_id, conference_id)
+    conference = conferences.get_cached(tenant_id, conference_id)
     if not approval.plugin_rules_on(conference.policy):
         return {}
     batch = registrations.unchecked_pending(tenant_id, conference_id, BATCH)
@@ -270,7 +270,7 @@ def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str]
         chunk = registration_ids[start:start + BATCH]
         decisions = []
         with conference_lock(tenant_id, conference_id):
-            places = Places(conferences.get_conference(tenant_id, conference_id))
+            places = Places(conferences.get_cached(tenant_id, conference_id))
             for registration in registrations.by_ids(tenant_id, conference_id, chunk):
                 seen.add(str(registration.id))
                 if registration.status not in registrations.DECIDABLE:

@@ -12,6 +12,7 @@ import logging
 
 from meeteasy import cache, durability
 from meeteasy.errors import Conflict, ServiceUnavailable, ValidationFailed
+from meeteasy.redisconn import OUTAGES
 from models import amis, forms, seat_assignments, users
 from models import plugins as plugin_activations
 from models.base import is_object_id
@@ -59,20 +60,20 @@ def register(caller: Caller, conference_id: str, *, answers: dict, invite_code: 
 
     ``email`` (staff only) registers someone else; ``seating`` holds the seating
     wishes as the client gave them. Returns the job and the registration's view."""
-    backpressure.check_queue("registrations.apply_policy")
     # What every registration re-reads comes from this process's caches: their versions
     # are read once for the request.
-    with cache.versions_read(*_cached_reads(caller.tenant_id, conference_id)):
+    with cache.versions_read(*_cached_reads(caller.tenant_id, conference_id, caller.user_id)):
         return _register(caller, conference_id, answers=answers, invite_code=invite_code,
                          email=email, name=name, seating=seating,
                          idempotency_key=idempotency_key)
 
 
-def _cached_reads(tenant_id: str, conference_id: str) -> list[str]:
+def _cached_reads(tenant_id: str, conference_id: str, caller_id: str) -> list[str]:
     if not is_object_id(conference_id):
         return []
     return [conference_records.CACHE.key(tenant_id, conference_id),
-            forms.CACHE.key(tenant_id, conference_id), plugin_activations.CACHE.key(tenant_id)]
+            forms.CACHE.key(tenant_id, conference_id), plugin_activations.CACHE.key(tenant_id),
+            users.CONTACT.key(caller_id)]
 
 
 def _register(caller: Caller, conference_id: str, *, answers: dict, invite_code: str | None,
@@ -95,6 +96,8 @@ def _register(caller: Caller, conference_id: str, *, answers: dict, invite_code:
     user_id, email, name = _registrant(caller, email, name)
     seating = wishes_fields(seating) if seating else {}
     check_wishes(caller, str(conference.id), seating)
+    # Admitted (or refused with 503/429) before anything is written.
+    backpressure.admit(caller.tenant_id, caller.user_id, "registrations.apply_policy")
     registration = registration_records.create_registration(
         caller.tenant_id, str(conference.id), registered_by=caller.user_id, user_id=user_id,
         email=email, name=name, answers=answers, form_version=form.version if form else None,
@@ -102,12 +105,24 @@ def _register(caller: Caller, conference_id: str, *, answers: dict, invite_code:
     try:
         job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
                         {"conference_id": str(conference.id), "registration_id": str(registration.id)},
-                        idempotency_key=idempotency_key)
+                        idempotency_key=idempotency_key, admitted=True)
     except ServiceUnavailable:
-        registration_records.delete_unannounced(registration)
+        _undo(registration)
         raise
     announce([registration])
     return job, registration_records.full_view(registration)
+
+
+def _undo(registration: Registration) -> None:
+    """Remove a registration whose approval job could not be started. If Redis is out of
+    reach for that too, it stays pending in its conference's policy queue, and the next
+    approval pass of the conference decides it (a retry of the request answers 409 with
+    its id)."""
+    try:
+        registration_records.delete_unannounced(registration)
+    except OUTAGES:
+        log.warning("registration %s kept without its approval job (Redis unavailable)",
+                    registration.id)
 
 
 def _registrant(caller: Caller, email: str | None, name: str | None
@@ -119,8 +134,8 @@ def _registrant(caller: Caller, email: str | None, name: str | None
         user = users.User.objects(email=email).first()
         member = user is not None and "attendee" in users.roles_in(caller.tenant_id, user)
         return (str(user.id) if member else None), email, (name or "").strip()
-    user = users.get_user(caller.user_id)
-    return caller.user_id, user.email, (name or user.name or "").strip()
+    own_email, own_name = users.contact(caller.user_id)
+    return caller.user_id, own_email, (name or own_name or "").strip()
 
 
 # --- reading ----------------------------------------------------------------------------
