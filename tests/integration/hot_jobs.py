@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+
+import redis
 
 from meeteasy import changes
 from meeteasy.redisconn import get_redis
 from models import job_state
 
 
-def flushed(timeout: float = 60) -> None:
-    """Wait until every change recorded so far is in MongoDB (the session's flusher)."""
-    assert changes.wait_flushed(changes.last_seq(), timeout), "the flusher did not catch up"
+def flushed(timeout: float = 60, redis_url: str | None = None) -> None:
+    """Wait until every change recorded so far is in MongoDB: by the session's flusher,
+    or, given ``redis_url``, by the flusher of a test's own Redis there."""
+    if redis_url is None:
+        assert changes.wait_flushed(changes.last_seq(), timeout), "the flusher did not catch up"
+        return
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        target = int(client.get(changes.SEQ) or 0)
+        deadline = time.monotonic() + timeout
+        while int(client.get(changes.FLUSHED) or 0) < target:
+            assert time.monotonic() < deadline, \
+                f"the flusher on {redis_url} did not catch up with change {target}"
+            time.sleep(0.05)
+    finally:
+        client.close()
 
 
 def backdate(job, **moments: datetime) -> None:
