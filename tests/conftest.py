@@ -12,6 +12,8 @@ HEAVY_FIRST = (
     "tests/integration/test_registrations.py",  # 1,000 concurrent registrations; 5,000 decisions
     "tests/integration/test_seating_tasks.py",  # 200 concurrent seat moves; SIGKILL while storing
     "tests/integration/test_registration_tasks.py",  # SIGKILL during a bulk approval
+    # 2,000 registrations while flusher, worker and web are killed; a Redis restart
+    "tests/integration/test_registration_loss.py",
 )
 
 
