@@ -22,6 +22,7 @@ def every(task: str, seconds: float) -> dict:
 app.conf.beat_schedule = {
     "reap-stuck-jobs": every("maintenance.reap_stuck_jobs", settings.reaper_interval),
     "advance-conferences": every("conferences.advance_by_dates", 60.0),
+    "sweep-policy-queues": every("registrations.sweep_queued", settings.policy_sweep_interval),
     "release-expired-seat-holds": every("seating.release_expired_holds",
                                         settings.hold_sweep_interval),
 }

@@ -21,6 +21,7 @@ ROUTES = {
     "diagnostics.ping": "default",
     "registrations.apply_policy": "default",
     "registrations.staff_decision": "default",
+    "registrations.sweep_queued": "default",
     "registrations.export": "analytics",
     "seating.auto_assign": "seating",
     "seating.release_expired_holds": "seating",

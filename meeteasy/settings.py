@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Seconds between beat runs of the stuck-job reaper.")
     hold_sweep_interval: float = Field(
         30.0, gt=0, description="Seconds between beat runs that release expired seat holds.")
+    policy_sweep_interval: float = Field(
+        30.0, gt=0, description="Seconds between beat runs that decide registrations left "
+        "in a conference's policy queue with no approval job coming.")
     seating_lock_timeout: int = Field(
         30, ge=2, description="Seconds a conference's seating lock outlives its last renewal; "
         "the auto-assign task renews it between steps, so this bounds how long a dead worker "

@@ -41,6 +41,10 @@ COLLECTION = "registrations"
 DOC_TTL = 24 * 3600  # seconds a registration stays hot after its last change
 SETTLE_WAIT = 2.0  # seconds a MongoDB reader waits for the flusher (then reads what is there)
 DUPLICATE_KEY = 11000
+# "tenant:conference" of every conference whose policy queue may hold registrations:
+# beat's sweep runs their pass, so a registration whose approval job was lost (Redis
+# went away between recording it and starting its job) is decided all the same.
+QUEUED = "meeteasy:registrations:queued-conferences"
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,13 @@ def decode(text: str | bytes) -> dict:
 
 # --- scripts --------------------------------------------------------------------------------
 
-# KEYS[3..9] ready, people, counts, pending, arrivals, the registration's hash.
-# ARGV[1] the document (see encode), ARGV[2] its id, ARGV[3] DOC_TTL, ARGV[4..] its people.
+# KEYS[3..9] ready, people, counts, pending, arrivals, the registration's hash, QUEUED.
+# ARGV[1] the document (see encode), ARGV[2] its id, ARGV[3] DOC_TTL, ARGV[4] the
+# conference's member of QUEUED, ARGV[5..] its people.
 # Answers {'ok', document}, {'taken', registration id} or {'cold'} (build the conference).
 _REGISTER = changes.script("""
 if redis.call('EXISTS', KEYS[3]) == 0 then return {'cold'} end
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local holder = redis.call('HGET', KEYS[4], ARGV[i])
   if holder then return {'taken', holder} end
 end
@@ -101,9 +106,10 @@ local change = next_seq()
 local doc = ARGV[1] .. ',"seq":' .. seq .. ',"change_seq":' .. change .. '}'
 redis.call('HSET', KEYS[8], 'd', doc, 'v', change, 's', 'pending')
 redis.call('EXPIRE', KEYS[8], ARGV[3])
-for i = 4, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], ARGV[2]) end
+for i = 5, #ARGV do redis.call('HSET', KEYS[4], ARGV[i], ARGV[2]) end
 redis.call('HINCRBY', KEYS[5], 'pending', 1)
 redis.call('ZADD', KEYS[6], seq, ARGV[2])
+redis.call('SADD', KEYS[9], ARGV[4])
 append('registrations', change, doc)
 return {'ok', doc}
 """)
@@ -185,8 +191,9 @@ def create(tenant_id: str, conference_id: str, son: dict, people: list[str], bui
     for _ in range(2):
         answer = _REGISTER(
             keys=changes.keys(keys.ready, keys.people, keys.counts, keys.pending, keys.arrivals,
-                              doc_key(tenant_id, registration_id)),
-            args=[encode(son), registration_id, DOC_TTL, *people], client=get_redis())
+                              doc_key(tenant_id, registration_id), QUEUED),
+            args=[encode(son), registration_id, DOC_TTL, f"{tenant_id}:{conference_id}", *people],
+            client=get_redis())
         outcome = answer[0].decode()
         if outcome == "ok":
             return "ok", decode(answer[1])
@@ -291,6 +298,28 @@ def waitlist_ranks(tenant_id: str, conference_id: str, ids: list[str]) -> dict[s
     return {rid: rank for rid, rank in zip(ids, pipe.execute()) if rank is not None}
 
 
+def queued_conferences() -> list[tuple[str, str]]:
+    """(tenant, conference) of every conference whose policy queue holds registrations;
+    those whose queue is empty are taken off the set (a registration recorded meanwhile
+    puts its conference back)."""
+    client = get_redis()
+    found = []
+    for member in client.smembers(QUEUED):
+        tenant_id, _, conference_id = member.decode().partition(":")
+        if client.zcard(Keys.of(tenant_id, conference_id).pending):
+            found.append((tenant_id, conference_id))
+        else:
+            _FORGET_IF_EMPTY(keys=[QUEUED, Keys.of(tenant_id, conference_id).pending],
+                             args=[member], client=client)
+    return found
+
+
+_FORGET_IF_EMPTY = Script(None, b"""
+if redis.call('ZCARD', KEYS[2]) == 0 then return redis.call('SREM', KEYS[1], ARGV[1]) end
+return 0
+""")
+
+
 def is_ready(tenant_id: str, conference_id: str) -> bool:
     return bool(get_redis().exists(Keys.of(tenant_id, conference_id).ready))
 
@@ -342,6 +371,8 @@ def build(tenant_id: str, conference_id: str, stored_from, *, force: bool = Fals
                 pipe.zadd(name, scores)
         pipe.set(keys.arrivals, arrivals)
         pipe.set(keys.waitlist_numbers, numbers)
+        if pending:
+            pipe.sadd(QUEUED, f"{tenant_id}:{conference_id}")
         pipe.set(keys.ready, 1)
         pipe.execute()
         return True

@@ -324,6 +324,11 @@ def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int
     return registration_state.next_waitlist_numbers(tenant_id, conference_id, count)
 
 
+def queued_conferences() -> list[tuple[str, str]]:
+    """(tenant, conference) of the conferences whose policy queue holds registrations."""
+    return registration_state.queued_conferences()
+
+
 def unchecked_pending(tenant_id: str, conference_id: str, limit: int) -> list[Registration]:
     """Pending registrations the policy has not looked at yet, in arrival order."""
     return _queue(tenant_id, conference_id, "pending", limit)

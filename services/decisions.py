@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from redis.lock import Lock
 
 from meeteasy import locks
-from meeteasy.errors import Conflict, TransientError, ValidationFailed
+from meeteasy.errors import Conflict, NotFound, TransientError, ValidationFailed
 from models import conferences, invites, registrations
 from models.conferences import Conference
 from models.jobs import Job
@@ -293,3 +293,21 @@ def staff_decide(tenant_id: str, conference_id: str, registration_ids: list[str]
     missing = set(registration_ids) - seen
     outcome["skipped"] += [{"id": rid, "reason": "not found"} for rid in sorted(missing)]
     return outcome
+
+
+# --- beat's sweep ----------------------------------------------------------------------
+
+
+def sweep_queued() -> dict:
+    """Run the approval pass of every conference whose policy queue still holds
+    registrations: those whose own job was lost are decided all the same. A pass finds
+    nothing to do when the jobs did it first, so the sweep repeats no decision."""
+    decided = 0
+    for tenant_id, conference_id in registrations.queued_conferences():
+        try:
+            moved = apply_policy(tenant_id, conference_id)
+        except (TransientError, NotFound):
+            continue  # busy (its pass is running) or gone: the next sweep looks again
+        announce(moved)
+        decided += len(moved)
+    return {"decided": decided}

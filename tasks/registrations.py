@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services import decisions
 from tasks.app import app, long_running
-from tasks.base import JobContext, JobTask
+from tasks.base import JobContext, JobTask, ensure_process_ready
 
 
 @app.task(base=JobTask, name="registrations.apply_policy")
@@ -21,3 +21,11 @@ def staff_decision_task(job: JobContext, conference_id: str, registration_ids: l
 
     return decisions.staff_decide(job.tenant_id, conference_id, registration_ids, action,
                                   job.job.user_id, reason, progress)
+
+
+@app.task(name="registrations.sweep_queued", acks_late=True, reject_on_worker_lost=True)
+def sweep_queued_task() -> dict:
+    """Decide what waits in policy queues with no job coming (beat, every
+    ``MEETEASY_POLICY_SWEEP_INTERVAL`` seconds)."""
+    ensure_process_ready()
+    return decisions.sweep_queued()

@@ -41,7 +41,8 @@ from tests.integration.stack import Stack, wait_for_job
 # A killed worker's job comes back after its lease (20 s, beat's reaper, run every
 # second) or the visibility timeout (25 s), whichever is first, as in a deployment.
 LOSSY = {"MEETEASY_TASK_TIME_LIMIT": "20", "MEETEASY_LONG_TASK_TIME_LIMIT": "20",
-         "MEETEASY_VISIBILITY_TIMEOUT": "25", "MEETEASY_REAPER_INTERVAL": "1"}
+         "MEETEASY_VISIBILITY_TIMEOUT": "25", "MEETEASY_REAPER_INTERVAL": "1",
+         "MEETEASY_POLICY_SWEEP_INTERVAL": "2"}
 CLIENTS = 8
 GIVE_UP_AFTER = 120.0  # seconds one registration keeps being retried
 STORED = "stored"  # a retry's 409 already_registered: the lost attempt stored it

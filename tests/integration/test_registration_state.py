@@ -10,6 +10,7 @@ from cli import main
 from meeteasy.redisconn import get_redis
 from models import registration_state
 from models import registrations as registration_store
+from services import decisions
 from tests.integration.hot_jobs import flushed
 from tests.integration.stack import wait_for_job
 from tests.integration.test_caches import attendee_token
@@ -102,3 +103,27 @@ def test_rebuild_after_a_redis_loss_restores_counters_queues_and_order(stack, te
         assert wait_for_job(staff, withdrawn.json()["promotion_job_id"])["state"] == "succeeded"
         promoted = staff.get(f"/registrations/{accepted[2]['registration']['id']}").json()
         assert promoted["status"] == "approved"
+
+
+def test_the_sweep_decides_what_waits_without_a_job_and_only_once(stack, tenant):
+    """Registrations recorded whose approval job never came (Redis went away between
+    the two): beat's sweep runs their conference's pass; run twice, it decides nothing
+    more, and a conference with an empty queue leaves the sweep's set."""
+    conference_id = make_conference(tenant, form=None, capacity=1, waitlist=True)
+    created = [registration_store.create_registration(
+        tenant.id, conference_id, registered_by=tenant.users["staff"].id, user_id=None,
+        email=f"s{n}@example.com", name="", answers={}, form_version=None, invite_code=None)
+        for n in range(3)]
+    member = f"{tenant.id}:{conference_id}".encode()
+    assert member in get_redis().smembers(registration_state.QUEUED)
+
+    first = decisions.sweep_queued()
+    after_first = {str(r.id): registration_store.get_registration(tenant.id, str(r.id)).to_mongo()
+                   for r in created}
+    assert first["decided"] >= 3
+    assert [after_first[str(r.id)]["status"] for r in created] == ["approved", "waitlisted",
+                                                                   "waitlisted"]
+    decisions.sweep_queued()
+    assert {str(r.id): registration_store.get_registration(tenant.id, str(r.id)).to_mongo()
+            for r in created} == after_first
+    assert member not in get_redis().smembers(registration_state.QUEUED)
