@@ -41,16 +41,18 @@ FIELDS = STRINGS + INTS + TIMES + DICTS + BOOLS
 DUPLICATE_KEY = 11000
 
 # KEYS[3] the job's hash, KEYS[4] leases, KEYS[5] queued, and for a creation that
-# publishes, KEYS[6] the task queue's list. ARGV[1] the job's member in the sorted sets,
-# ARGV[2] the transition: {create, cond: [[field, "eq"|"lt", value]], set: {field: value},
-# del: [field], incr: {field: n}}, ARGV[3] the task message to push with a creation.
-# Answers {"ok", hash}, {"conflict", hash} (a condition failed), {"missing"} or
-# {"exists", hash}.
+# publishes, KEYS[6] the task queue's list, and for a creation that requires another key
+# to exist (a registration recorded in the same transaction), KEYS[7] that key.
+# ARGV[1] the job's member in the sorted sets, ARGV[2] the transition: {create, requires,
+# cond: [[field, "eq"|"lt", value]], set: {field: value}, del: [field], incr: {field: n}},
+# ARGV[3] the task message to push with a creation. Answers {"ok", hash}, {"conflict",
+# hash} (a condition failed), {"missing"}, {"exists", hash} or {"unmet"} (no KEYS[7]).
 _CHANGE = changes.script("""
 local key, member = KEYS[3], ARGV[1]
 local spec = cjson.decode(ARGV[2])
 if spec.create then
   if redis.call('EXISTS', key) == 1 then return {'exists', redis.call('HGETALL', key)} end
+  if spec.requires and redis.call('EXISTS', KEYS[7]) == 0 then return {'unmet'} end
 elseif redis.call('EXISTS', key) == 0 then
   return {'missing'}
 else
@@ -207,14 +209,34 @@ def create(values: dict[str, Any], publish: tuple[str, str] | None = None) -> di
     return decode(_pairs(outcome[1]))
 
 
-def _run(tenant_id: str, job_id: str, spec: dict, publish: tuple[str, str] | None = None
-         ) -> list:
+def create_on(pipe, values: dict[str, Any], publish: tuple[str, str], requires: str) -> None:
+    """Queue, on a transaction's pipeline, the creation of a job and the push of its
+    message, done only if the key ``requires`` exists when it runs (something recorded
+    earlier in the same transaction). :func:`decode_created` reads its answer."""
+    sets, _ = encode(values)
+    _run(values["tenant_id"], values["id"], {"create": True, "requires": True, "cond": [],
+                                             "set": sets, "del": [], "incr": {}},
+         publish, requires=requires, client=pipe)
+
+
+def decode_created(answer: list) -> dict[str, Any] | None:
+    """The job :func:`create_on` recorded, or None where its requirement was unmet."""
+    if answer[0] == b"unmet":
+        return None
+    assert answer[0] == b"ok", "job ids are fresh uuid4s"
+    return decode(_pairs(answer[1]))
+
+
+def _run(tenant_id: str, job_id: str, spec: dict, publish: tuple[str, str] | None = None,
+         *, requires: str | None = None, client=None) -> list:
     keys = changes.keys(hash_key(tenant_id, job_id), LEASES, QUEUED)
     args = [member(tenant_id, job_id), json.dumps(spec, separators=(",", ":"))]
     if publish is not None:
         keys.append(publish[0])
         args.append(publish[1])
-    return _CHANGE(keys=keys, args=args, client=get_redis())
+        if requires is not None:
+            keys.append(requires)
+    return _CHANGE(keys=keys, args=args, client=client or get_redis())
 
 
 def restore(values: dict[str, Any], client=None) -> bool:

@@ -129,12 +129,22 @@ def create_job(tenant_id: str, user_id: str, kind: str, args: dict | None = None
                publish: tuple[str, str] | None = None) -> Job:
     """Record a queued job; with ``publish`` (queue list, task message), its message is
     queued by the same Redis script (see :func:`models.job_state.create`)."""
+    return _job(job_state.create(new_job_values(tenant_id, user_id, kind, args,
+                                                idempotency_key, job_id=job_id), publish))
+
+
+def new_job_values(tenant_id: str, user_id: str, kind: str, args: dict | None,
+                   idempotency_key: str | None, *, job_id: str | None = None) -> dict[str, Any]:
+    """A new queued job's values (to record with :mod:`models.job_state`)."""
     now = utcnow()
-    return _job(job_state.create({
-        "id": job_id or new_job_id(), "tenant_id": tenant_id, "user_id": user_id,
-        "kind": kind, "args": args or {}, "state": "queued", "progress": 0, "message": "",
-        "attempts": 0, "cancel_requested": False, "idempotency_key": idempotency_key,
-        "created_at": now, "updated_at": now}, publish))
+    return {"id": job_id or new_job_id(), "tenant_id": tenant_id, "user_id": user_id,
+            "kind": kind, "args": args or {}, "state": "queued", "progress": 0, "message": "",
+            "attempts": 0, "cancel_requested": False, "idempotency_key": idempotency_key,
+            "created_at": now, "updated_at": now}
+
+
+def job_of(values: dict[str, Any]) -> Job:
+    return _job(values)
 
 
 def get_job(tenant_id: str, job_id: str, user_id: str | None = None) -> Job:

@@ -154,22 +154,6 @@ end
 return out
 """)
 
-# Undo a creation nothing has seen (its approval job could not be started). KEYS[3..7]
-# people, counts, pending, the hash, ready; ARGV expected version, id, the deletion's
-# document (see encode), then its people.
-_UNDO = changes.script("""
-if redis.call('HGET', KEYS[6], 'v') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[6])
-if redis.call('EXISTS', KEYS[7]) == 1 then
-  for i = 4, #ARGV do redis.call('HDEL', KEYS[3], ARGV[i]) end
-  redis.call('HINCRBY', KEYS[4], 'pending', -1)
-  redis.call('ZREM', KEYS[5], ARGV[2])
-end
-local change = next_seq()
-append('registrations', change, ARGV[3] .. ',"change_seq":' .. change .. '}')
-return change
-""")
-
 # A registration read from MongoDB, written into Redis unless Redis has it.
 _LOAD = Script(None, b"""
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -181,39 +165,34 @@ return 1
 
 # --- creating -------------------------------------------------------------------------------
 
-def create(tenant_id: str, conference_id: str, son: dict, people: list[str], build_from
-           ) -> tuple[str, dict | str]:
-    """Record a new registration (``son`` without ``seq``): ``("ok", document)`` with its
-    arrival number, or ``("taken", id)`` when one of ``people`` is registered already.
-    A conference not built yet is built first (``build_from``: see :func:`build`)."""
+def create(tenant_id: str, conference_id: str, son: dict, people: list[str], build_from,
+           also=None) -> tuple[str, dict | str, object]:
+    """Record a new registration (``son`` without ``seq``): ``("ok", document, extra)``
+    with its arrival number, or ``("taken", id, None)`` when one of ``people`` is
+    registered already. A conference not built yet is built first (``build_from``: see
+    :func:`build`). ``also(pipe, key)`` queues more commands in the same transaction, to
+    take effect only if the registration is recorded (its hash ``key`` exists): its
+    answer is ``extra``. Redis out of reach: nothing is written, the error is raised."""
     keys = Keys.of(tenant_id, conference_id)
     registration_id = str(son["_id"])
+    registration_key = doc_key(tenant_id, registration_id)
     for _ in range(2):
-        answer = _REGISTER(
-            keys=changes.keys(keys.ready, keys.people, keys.counts, keys.pending, keys.arrivals,
-                              doc_key(tenant_id, registration_id), QUEUED),
-            args=[encode(son), registration_id, DOC_TTL, f"{tenant_id}:{conference_id}", *people],
-            client=get_redis())
+        pipe = get_redis().pipeline(transaction=True)
+        _REGISTER(keys=changes.keys(keys.ready, keys.people, keys.counts, keys.pending,
+                                    keys.arrivals, registration_key, QUEUED),
+                  args=[encode(son), registration_id, DOC_TTL, f"{tenant_id}:{conference_id}",
+                        *people], client=pipe)
+        if also is not None:
+            also(pipe, registration_key)
+        answers = pipe.execute()
+        answer, extra = answers[0], (answers[1] if also is not None else None)
         outcome = answer[0].decode()
         if outcome == "ok":
-            return "ok", decode(answer[1])
+            return "ok", decode(answer[1]), extra
         if outcome == "taken":
-            return "taken", answer[1].decode()
+            return "taken", answer[1].decode(), None
         build(tenant_id, conference_id, build_from)
     raise TransientError("The conference's registrations are being rebuilt; try again.")
-
-
-def undo_create(document: dict) -> bool:
-    """Remove a registration just created, unless anything changed it since."""
-    tenant_id, registration_id = document["tenant_id"], str(document["_id"])
-    keys = Keys.of(tenant_id, document["conference_id"])
-    deletion = encode({"_id": document["_id"], "tenant_id": tenant_id,
-                       "conference_id": document["conference_id"], "deleted": True})
-    return bool(_UNDO(keys=changes.keys(keys.people, keys.counts, keys.pending,
-                                        doc_key(tenant_id, registration_id), keys.ready),
-                      args=[document["change_seq"], registration_id, deletion,
-                            *person_keys(document.get("user_id"), document.get("email"))],
-                      client=get_redis()))
 
 
 # --- changing -------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import mongoengine as me
 from bson import ObjectId
 
 from meeteasy.errors import Conflict, NotFound, TransientError
-from models import registration_state
+from models import job_state, registration_state
+from models.jobs import Job, job_of
 from models.base import TenantDocument, is_object_id, iso, utcnow
 
 STATUSES = ("pending", "approved", "rejected", "waitlisted", "withdrawn")
@@ -214,9 +215,29 @@ def create_registration(tenant_id: str, conference_id: str, *, registered_by: st
     """Record a pending registration, numbered in arrival order, in Redis (the flusher
     stores it); 409 if this person already registered. ``seating`` may set the fields of
     SEATING_FIELDS."""
+    return _create(tenant_id, conference_id, registered_by=registered_by, user_id=user_id,
+                   email=email, name=name, answers=answers, form_version=form_version,
+                   invite_code=invite_code, seating=seating)[0]
+
+
+def create_with_job(tenant_id: str, conference_id: str, job: tuple[dict, tuple[str, str]],
+                    **fields) -> tuple[Registration, Job]:
+    """:func:`create_registration`, and in the same Redis transaction a job (its values,
+    its queue and task message; :func:`models.jobs.new_job_values`) recorded and its
+    message queued: one exists if and only if the other does."""
+    registration, answer = _create(tenant_id, conference_id, job=job, **fields)
+    return registration, job_of(job_state.decode_created(answer))
+
+
+def _create(tenant_id: str, conference_id: str, *, registered_by: str, user_id: str | None,
+            email: str | None, name: str, answers: dict, form_version: int | None,
+            invite_code: str | None, seating: dict | None = None,
+            job: tuple[dict, tuple[str, str]] | None = None,
+            registration_id: str | None = None) -> tuple[Registration, object]:
     now = utcnow()
     registration = Registration(
-        id=ObjectId(), tenant_id=tenant_id, conference_id=conference_id, user_id=user_id,
+        id=ObjectId(registration_id), tenant_id=tenant_id, conference_id=conference_id,
+        user_id=user_id,
         email=email, name=name, answers=answers, form_version=form_version,
         invite_code=invite_code, seq=0,
         **{key: value for key, value in (seating or {}).items() if key in SEATING_FIELDS},
@@ -225,13 +246,15 @@ def create_registration(tenant_id: str, conference_id: str, *, registered_by: st
     registration.validate()
     son = registration.to_mongo().to_dict()
     del son["seq"]  # the script numbers it
-    outcome, found = registration_state.create(
+    also = None if job is None else \
+        (lambda pipe, requires: job_state.create_on(pipe, job[0], job[1], requires))
+    outcome, found, job_answer = registration_state.create(
         tenant_id, conference_id, son, registration_state.person_keys(user_id, email),
-        partial(_stored_state, tenant_id, conference_id))
+        partial(_stored_state, tenant_id, conference_id), also)
     if outcome == "taken":
         raise Conflict("This person is already registered for the conference.",
                        code="already_registered", details={"registration_id": found})
-    return Registration._from_son(found)
+    return Registration._from_son(found), job_answer
 
 
 def _stored_state(tenant_id: str, conference_id: str) -> tuple[list[dict], int, int]:
@@ -471,11 +494,6 @@ def ids_with_status(tenant_id: str, conference_id: str, status: str, limit: int 
     found = Registration.objects(tenant_id=tenant_id, conference_id=conference_id, status=status) \
         .order_by("seq").only("id").limit(limit)
     return [str(registration.id) for registration in found]
-
-
-def delete_unannounced(registration: Registration) -> None:
-    """Undo a registration whose approval task could not be sent (nothing else saw it)."""
-    registration_state.undo_create(registration.to_mongo().to_dict())
 
 
 def withdraw(tenant_id: str, registration_id: str, by: str, *, user_id: str | None = None) -> Registration:

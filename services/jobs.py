@@ -33,22 +33,29 @@ log = logging.getLogger(__name__)
 
 
 def start_job(tenant_id: str, user_id: str, kind: str, args: dict | None = None,
-              idempotency_key: str | None = None, *, admitted: bool = False) -> Job:
+              idempotency_key: str | None = None) -> Job:
     """Record a queued job and queue its task (the task id is the job id), both in one
     Redis script: a job is recorded if and only if its message is queued. Redis out of
-    reach raises ServiceUnavailable, with nothing started. ``admitted``: the caller let
-    it past :func:`services.backpressure.admit` already (before writing anything)."""
+    reach raises ServiceUnavailable, with nothing started."""
     if kind not in JOB_KINDS:
         raise NotFound(f"Unknown job kind {kind!r}.", code="unknown_job_kind")
     job_id = job_records.new_job_id()
     try:
-        if not admitted:
-            backpressure.admit(tenant_id, user_id, kind)
+        backpressure.admit(tenant_id, user_id, kind)
         return job_records.create_job(tenant_id, user_id, kind, args, idempotency_key,
                                       job_id=job_id, publish=_message(kind, tenant_id, job_id))
     except OUTAGES as error:
         raise ServiceUnavailable("The task queue is unavailable; nothing was started.") \
             from error
+
+
+def prepare_job(tenant_id: str, user_id: str, kind: str, args: dict,
+                idempotency_key: str | None) -> tuple[dict, tuple[str, str]]:
+    """A new job's values and its (queue, task message), for a model that records the
+    job together with what it is about (:func:`models.registrations.create_with_job`);
+    the caller has admitted it (:func:`services.backpressure.admit`)."""
+    values = job_records.new_job_values(tenant_id, user_id, kind, args, idempotency_key)
+    return values, _message(kind, tenant_id, values["id"])
 
 
 def enqueue(job: Job) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from bson import ObjectId
+
 from meeteasy import cache, durability
 from meeteasy.errors import Conflict, ServiceUnavailable, ValidationFailed
 from meeteasy.redisconn import OUTAGES
@@ -24,7 +26,7 @@ from models.jobs import Job
 from models.registrations import MAX_PAGE, Registration  # noqa: F401  (the API's page limit)
 from services import backpressure, events, plugins
 from services.access import Caller, conference_for, require_staff
-from services.jobs import start_job
+from services.jobs import prepare_job, start_job
 from services.seating_wishes import check_wishes, wishes_fields
 
 log = logging.getLogger(__name__)
@@ -96,33 +98,25 @@ def _register(caller: Caller, conference_id: str, *, answers: dict, invite_code:
     user_id, email, name = _registrant(caller, email, name)
     seating = wishes_fields(seating) if seating else {}
     check_wishes(caller, str(conference.id), seating)
-    # Admitted (or refused with 503/429) before anything is written.
-    backpressure.admit(caller.tenant_id, caller.user_id, "registrations.apply_policy")
-    registration = registration_records.create_registration(
-        caller.tenant_id, str(conference.id), registered_by=caller.user_id, user_id=user_id,
-        email=email, name=name, answers=answers, form_version=form.version if form else None,
-        invite_code=invite_code, seating=seating)
+    # Admitted (or refused with 503/429) before anything is written; then the
+    # registration and its approval job are recorded in one Redis transaction.
+    kind = "registrations.apply_policy"
+    backpressure.admit(caller.tenant_id, caller.user_id, kind)
+    registration_id = str(ObjectId())
+    job = prepare_job(caller.tenant_id, caller.user_id, kind,
+                      {"conference_id": str(conference.id), "registration_id": registration_id},
+                      idempotency_key)
     try:
-        job = start_job(caller.tenant_id, caller.user_id, "registrations.apply_policy",
-                        {"conference_id": str(conference.id), "registration_id": str(registration.id)},
-                        idempotency_key=idempotency_key, admitted=True)
-    except ServiceUnavailable:
-        _undo(registration)
-        raise
+        registration, job = registration_records.create_with_job(
+            caller.tenant_id, str(conference.id), job, registration_id=registration_id,
+            registered_by=caller.user_id, user_id=user_id, email=email, name=name,
+            answers=answers, form_version=form.version if form else None,
+            invite_code=invite_code, seating=seating)
+    except OUTAGES as error:
+        raise ServiceUnavailable("The task queue is unavailable; nothing was recorded.") \
+            from error
     announce([registration])
     return job, registration_records.full_view(registration)
-
-
-def _undo(registration: Registration) -> None:
-    """Remove a registration whose approval job could not be started. If Redis is out of
-    reach for that too, it stays pending in its conference's policy queue, and the next
-    approval pass of the conference decides it (a retry of the request answers 409 with
-    its id)."""
-    try:
-        registration_records.delete_unannounced(registration)
-    except OUTAGES:
-        log.warning("registration %s kept without its approval job (Redis unavailable)",
-                    registration.id)
 
 
 def _registrant(caller: Caller, email: str | None, name: str | None

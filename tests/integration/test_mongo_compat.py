@@ -825,8 +825,6 @@ HOT_OPERATIONS = {
         registration_store.decide_many(w.tenant_id, [
             registration_store.Decision(_registration(w).id, "waitlisted", waitlist_seq=100 + i)
             for i in range(3)], by="policy")),
-    "registrations.delete_unannounced": lambda w: (lambda r: lambda: registration_store
-                                                   .delete_unannounced(r))(_registration(w)),
     "registrations.withdraw": lambda w: (lambda r: lambda: registration_store.withdraw(
         w.tenant_id, str(r.id), w.user_id))(_registration(w)),
     "registrations.withdraw(user)": lambda w: (lambda r: lambda: registration_store.withdraw(

@@ -15,7 +15,7 @@ from models.base import utcnow
 from models import conferences as conference_store
 from models import forms as form_store
 from models import registrations as registration_store
-from tests.integration.hot_jobs import flushed
+from tests.integration.hot_jobs import flushed, stored_jobs
 from tests.integration.stack import receive_events, wait_for_job
 
 FORM = {"type": "form", "body": [
@@ -92,10 +92,13 @@ def test_one_registration_per_person(stack, tenant):
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_registered"
     assert again.json()["error"]["details"]["registration_id"] == first.json()["registration"]["id"]
+    jobs_before = stored_jobs(tenant_id=tenant.id)
     with stack.client(token(tenant, "staff")) as client:
         on_behalf = [register(client, conference_id, email="Bob@Example.com"),
                      register(client, conference_id, email="bob@example.com")]
     assert [r.status_code for r in on_behalf] == [202, 409], on_behalf[0].text
+    # The job is recorded with its registration or not at all: the refused one has none.
+    assert stored_jobs(tenant_id=tenant.id) == jobs_before + 1
 
 
 def test_invalid_answers_are_422_per_field_and_write_nothing(stack, tenant):
