@@ -402,7 +402,11 @@ def _guard(doc: dict) -> dict:
 
 def _on_id(error: dict) -> bool:
     """A duplicate of the document itself (stored already, or newer), not of a unique key."""
-    return error["code"] == DUPLICATE_KEY and "_id" in (error.get("keyPattern") or {"_id": 1})
+    if error["code"] != DUPLICATE_KEY:
+        return False
+    if "keyPattern" in error:
+        return list(error["keyPattern"]) == ["_id"]
+    return "index: _id_ " in error.get("errmsg", "")
 
 
 def _check(error: BulkWriteError) -> None:

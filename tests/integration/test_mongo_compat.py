@@ -839,28 +839,25 @@ HOT_OPERATIONS = {
 }
 
 
-@pytest.mark.parametrize("operation", list(HOT_OPERATIONS))
-def test_registrations_hot_operations_send_nothing_to_mongodb(recorder, world, operation):
-    call = HOT_OPERATIONS[operation](world)
+def _commands_of(recorder, call) -> list:
+    """The MongoDB commands that ``call()`` sends."""
     recorder.commands.clear()
     recorder.active = True
     try:
         call()
     finally:
         recorder.active = False
-    assert recorder.commands == [], operation
+    return list(recorder.commands)
+
+
+@pytest.mark.parametrize("operation", list(HOT_OPERATIONS))
+def test_registrations_hot_operations_send_nothing_to_mongodb(recorder, world, operation):
+    assert _commands_of(recorder, HOT_OPERATIONS[operation](world)) == [], operation
 
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_no_query_shape_of_the_app_scans_a_collection(recorder, world, database, operation):
-    call = OPERATIONS[operation](world)
-    recorder.commands.clear()
-    recorder.active = True
-    try:
-        call()
-    finally:
-        recorder.active = False
-    commands = list(recorder.commands)
+    commands = _commands_of(recorder, OPERATIONS[operation](world))
     assert commands, f"{operation} sent no query"
     scans = []
     for command in commands:

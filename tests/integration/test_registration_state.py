@@ -127,3 +127,28 @@ def test_the_sweep_decides_what_waits_without_a_job_and_only_once(stack, tenant)
     assert {str(r.id): registration_store.get_registration(tenant.id, str(r.id)).to_mongo()
             for r in created} == after_first
     assert member not in get_redis().smembers(registration_state.QUEUED)
+
+
+def test_the_flusher_s_writer_run_twice_or_late_moves_nothing_back(stack, tenant):
+    """A batch written again (the flusher died before its commit) or an older change
+    arriving late leaves each stored registration at its latest change."""
+    conference_id = make_conference(tenant, form=None)
+    created = registration_store.create_registration(
+        tenant.id, conference_id, registered_by=tenant.users["staff"].id, user_id=None,
+        email="w@example.com", name="", answers={}, form_version=None, invite_code=None)
+    first = registration_state.read(tenant.id, [str(created.id)])[str(created.id)][0]
+    registration_store.decide(tenant.id, created.id, to="approved", by="staff")
+    latest = registration_state.read(tenant.id, [str(created.id)])[str(created.id)][0]
+    flushed()
+    collection = registration_store.Registration._get_collection()
+
+    def stored():
+        return collection.find_one({"_id": created.id})
+
+    assert (stored()["status"], stored()["change_seq"]) == ("approved", latest["change_seq"])
+    batch = [(first["change_seq"], first), (latest["change_seq"], latest)]
+    for records in (batch, batch, batch[:1]):
+        registration_store.flush(records)
+        assert (stored()["status"], stored()["change_seq"]) == ("approved",
+                                                                latest["change_seq"])
+    assert collection.count_documents({"tenant_id": tenant.id, "email": "w@example.com"}) == 1
