@@ -38,7 +38,8 @@ from meeteasy.redisconn import get_redis
 
 log = logging.getLogger(__name__)
 COLLECTION = "registrations"
-DOC_TTL = 24 * 3600  # seconds a registration stays hot after its last change
+DOC_TTL = 3600  # seconds a registration stays hot after its last change (the flusher
+# stores it within ~100 ms; past that, it is read from MongoDB and loaded to change it)
 SETTLE_WAIT = 2.0  # seconds a MongoDB reader waits for the flusher (then reads what is there)
 DUPLICATE_KEY = 11000
 # "tenant:conference" of every conference whose policy queue may hold registrations:

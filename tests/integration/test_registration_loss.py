@@ -29,9 +29,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis
 
 from meeteasy import embedded
 from models import conferences as conference_store
+from models import registration_state
 from tests.integration import hot_jobs
 from tests.integration.conftest import make_tenant
 from tests.integration.stack import Stack, wait_for_job
@@ -249,7 +251,9 @@ def _everything_accepted_ends_decided(stack: Stack, broker_url: str, registrar: 
         f"never sent: {sorted(set(per_email) - {o.email for o in outcomes})[:10]}")
     assert [email for email, n in per_email.items() if n != 1] == []
     by_status = Counter(d["status"] for d in documents)
-    assert by_status == {"approved": capacity, "waitlisted": len(outcomes) - capacity}, by_status
+    assert by_status == {"approved": capacity, "waitlisted": len(outcomes) - capacity}, (
+        by_status, _redis_view(broker_url, tenant.id, conference_id,
+                               [d for d in documents if d["status"] == "pending"]))
     approved = [d for d in documents if d["status"] == "approved"]
     waiting = [d for d in documents if d["status"] == "waitlisted"]
     assert all(d.get("ticket_code") for d in approved)
@@ -364,3 +368,13 @@ def test_redis_restart_with_aof_loses_no_registration(services, durable, tmp_pat
                                           capacity)
     finally:
         stack.stop()
+
+
+def _redis_view(broker_url: str, tenant_id: str, conference_id: str, documents: list) -> list:
+    """What Redis holds of some stored registrations (for a failure's message)."""
+    client = redis.Redis.from_url(broker_url)
+    keys = registration_state.Keys.of(tenant_id, conference_id)
+    return [(str(d["_id"]), client.hmget(registration_state.doc_key(tenant_id, str(d["_id"])),
+                                         "s", "v"),
+             client.zscore(keys.pending, str(d["_id"])),
+             client.smembers(registration_state.QUEUED)) for d in documents]
