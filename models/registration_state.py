@@ -373,27 +373,33 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
         latest[key] = doc
         if len(doc.get("history", ())) == 1 and not doc.get("deleted"):
             created.add(key)
-    inserts, writes = [], []
+    inserts, replaced, deletes = [], [], []
     for key, doc in latest.items():
         if doc.get("deleted"):
             if key not in created:
-                writes.append(DeleteOne(_guard(doc)))
+                deletes.append(DeleteOne(_guard(doc)))
         elif key in created:
             inserts.append(doc)
         else:
-            writes.append(ReplaceOne(_guard(doc), doc, upsert=True))
+            replaced.append(doc)
     if inserts:
         try:
             collection.insert_many(inserts, ordered=False)
         except BulkWriteError as error:
-            _check(error)
-            writes += [ReplaceOne(_guard(inserts[e["index"]]), inserts[e["index"]], upsert=True)
-                       for e in error.details["writeErrors"] if _on_id(e)]
+            # Stored already (a replayed batch): the server may name any unique index
+            # the document repeats, not only _id's. The guarded replace sorts it out.
+            _raise_unless_duplicates(error)
+            replaced += [inserts[e["index"]] for e in error.details["writeErrors"]]
+    writes = [ReplaceOne(_guard(doc), doc, upsert=True) for doc in replaced] + deletes
     if writes:
         try:
             collection.bulk_write(writes, ordered=False)
         except BulkWriteError as error:
-            _check(error)
+            # The guard missed, so the upsert's insert met the stored document: a newer
+            # change is stored (fine), unless another registration holds a unique key.
+            _raise_unless_duplicates(error)
+            _log_unless_stored(collection, [replaced[e["index"]]
+                                            for e in error.details["writeErrors"]])
 
 
 def _guard(doc: dict) -> dict:
@@ -401,22 +407,18 @@ def _guard(doc: dict) -> dict:
             "change_seq": {"$lt": doc["change_seq"]}}
 
 
-def _on_id(error: dict) -> bool:
-    """A duplicate of the document itself (stored already, or newer), not of a unique key."""
-    if error["code"] != DUPLICATE_KEY:
-        return False
-    if "keyPattern" in error:
-        return list(error["keyPattern"]) == ["_id"]
-    return "index: _id_ " in error.get("errmsg", "")
+def _raise_unless_duplicates(error: BulkWriteError) -> None:
+    if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+        raise error  # MongoDB failed: nothing is committed, the batch is written again
 
 
-def _check(error: BulkWriteError) -> None:
-    """Errors other than "stored already": a failure of MongoDB is raised (the batch is
-    written again); a registration that a unique key refuses (Redis lost who was
-    registered and was rebuilt wrongly) is logged with its id, never retried forever."""
-    for failed in error.details["writeErrors"]:
-        if failed["code"] != DUPLICATE_KEY:
-            raise error
-        if not _on_id(failed):
-            log.error("registration %s not stored: %s", (failed.get("op") or {}).get("_id"),
-                      failed.get("errmsg"))
+def _log_unless_stored(collection, docs: list[dict]) -> None:
+    """Log each document that is not stored at its change or a newer one: a unique key
+    refused it (Redis lost who was registered and was rebuilt wrongly). Logged with its
+    id rather than retried forever."""
+    stored = {doc["_id"]: doc.get("change_seq", 0) for doc in collection.find(
+        {"_id": {"$in": [doc["_id"] for doc in docs]}}, {"change_seq": 1})}
+    for doc in docs:
+        if stored.get(doc["_id"], -1) < doc["change_seq"]:
+            log.error("registration %s (change %s) not stored: a unique key refused it",
+                      doc["_id"], doc["change_seq"])
