@@ -113,8 +113,12 @@ def _register(caller: Caller, conference_id: str, *, answers: dict, invite_code:
             answers=answers, form_version=form.version if form else None,
             invite_code=invite_code, seating=seating)
     except OUTAGES as error:
-        raise ServiceUnavailable("The task queue is unavailable; nothing was recorded.") \
-            from error
+        # Redis may have run the transaction before the connection failed: the outcome
+        # is unknown here. A retry tells (409 already_registered names the registration).
+        raise ServiceUnavailable(
+            "Redis became unavailable while the registration was being recorded; it may "
+            "or may not be recorded. Retry: a 409 already_registered then names it.",
+            code="registration_unconfirmed") from error
     announce([registration])
     return job, registration_records.full_view(registration)
 

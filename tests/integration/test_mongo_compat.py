@@ -31,7 +31,7 @@ from models import agenda, conferences, forms, sessions, speakers
 from models import job_state
 from models import jobs as job_store
 from models import plugins as plugin_store
-from models import registration_search, registration_state
+from models import registration_keys, registration_search, registration_state
 from models import registrations as registration_store
 from models import seat_assignments
 from models import seatmap_files, seatmaps
@@ -158,7 +158,7 @@ def test_registrations_stored_before_the_key_indexes_get_their_keys_once(scratch
          "ticket_code": "code-1"},
         {"tenant_id": "t1", "conference_id": "c1", "user_id": None, "email": "b@x.org"},
         {"tenant_id": "t1", "conference_id": "c1", "user_id": None, "email": None}])
-    registration_store.adopt_key_fields(scratch)
+    registration_keys.adopt_key_fields(scratch)
     for spec in registration_store.Registration._meta["index_specs"]:
         if spec.get("name") in registration_store.KEY_INDEXES:
             scratch.create_index(spec["fields"], unique=True, name=spec["name"])
@@ -168,7 +168,7 @@ def test_registrations_stored_before_the_key_indexes_get_their_keys_once(scratch
     assert stored[1]["email_key"] == "b@x.org" and stored[1]["user_key"].startswith("~")
     assert len({r["user_key"] for r in stored} | {r["ticket_key"] for r in stored}) == 6
     assert "one_per_user" not in scratch.index_information()
-    registration_store.adopt_key_fields(scratch)  # the key indexes exist: nothing to do
+    registration_keys.adopt_key_fields(scratch)  # the key indexes exist: nothing to do
     assert list(scratch.find({}, {"_id": 0, "user_key": 1, "email_key": 1, "ticket_key": 1})) \
         == stored
 

@@ -118,7 +118,11 @@ class Registrar:
             except httpx.TransportError as error:
                 self._note(outcome, f"no answer: {type(error).__name__}")
             else:
-                self._note(outcome, response.status_code)
+                # A 503 registration_unconfirmed: Redis went away mid-write, the outcome is
+                # unknown (like no answer); every other 503 or 429 means nothing recorded.
+                unconfirmed = response.status_code == 503 and \
+                    _code(response) == "registration_unconfirmed"
+                self._note(outcome, "503 unconfirmed" if unconfirmed else response.status_code)
                 if response.status_code == 202:
                     outcome.job_id = response.json()["job_id"]
                     outcome.result = 202
@@ -139,12 +143,16 @@ class Registrar:
             self.statuses[answer] += 1
 
 
+def _code(response: httpx.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _stopped_by(response: httpx.Response, earlier: list[int | str]) -> str:
     """What an answer other than 202/429/503 means for the registration."""
-    try:
-        code = response.json()["error"]["code"]
-    except (ValueError, KeyError, TypeError):
-        code = None
+    code = _code(response)
     if response.status_code == 409 and code == "already_registered" and len(earlier) > 1:
         return STORED if any(isinstance(answer, str) for answer in earlier) else BEHIND_503
     return f"{response.status_code} {code}"
@@ -262,7 +270,7 @@ def _everything_accepted_ends_decided(stack: Stack, broker_url: str, registrar: 
     numbers = [d.get("waitlist_seq") for d in waiting]
     assert None not in numbers and len(set(numbers)) == len(waiting)
     behind = [(o.email, o.answers) for o in outcomes if o.result == BEHIND_503]
-    assert behind == [], "answered 503 (nothing started), yet stored: a retry found them"
+    assert behind == [], "answered 503 (nothing recorded), yet stored: a retry found them"
 
 
 @pytest.fixture
