@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # sequence order, the document as its script appended it.
 Writer = Callable[[list[tuple[int, dict]]], None]
 
+DUPLICATE_KEY = 11000
 BLOCK_MS = 100
 BATCH = 1000
 LEASE_MS = 5000
@@ -153,6 +154,14 @@ class Flusher:
             except redis.exceptions.RedisError:
                 pass
             self.holding = False
+
+
+def raise_unless_duplicates(error: pymongo.errors.BulkWriteError) -> None:
+    """For a writer: a bulk write whose only errors are duplicate keys stored what it
+    could (what it repeats is stored already); any other error is MongoDB failing, and
+    raising it leaves the batch uncommitted, to be written again."""
+    if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+        raise error
 
 
 def _after(entry_id: bytes) -> str:

@@ -25,6 +25,7 @@ from pymongo.errors import BulkWriteError
 from redis.commands.core import Script
 
 from meeteasy import changes
+from meeteasy.flusher import raise_unless_duplicates
 from meeteasy.redisconn import get_redis
 from meeteasy.settings import get_settings
 
@@ -38,7 +39,6 @@ BOOLS = ("cancel_requested",)
 STRINGS = ("id", "tenant_id", "user_id", "kind", "state", "message", "worker",
            "idempotency_key")
 FIELDS = STRINGS + INTS + TIMES + DICTS + BOOLS
-DUPLICATE_KEY = 11000
 
 # KEYS[3] the job's hash, KEYS[4] leases, KEYS[5] queued, and for a creation that
 # publishes, KEYS[6] the task queue's list, and for a creation that requires another key
@@ -292,7 +292,7 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
         try:
             collection.insert_many(inserts, ordered=False)
         except BulkWriteError as error:
-            _raise_unless_duplicates(error)
+            raise_unless_duplicates(error)
             updates += [inserts[e["index"]] for e in error.details["writeErrors"]]
     if updates:
         # The upsert inserts a job's first change (its _id from the filter); when a newer
@@ -304,7 +304,7 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
                 {"$set": {k: v for k, v in values.items() if k != "_id"}}, upsert=True)
                 for values in updates], ordered=False)
         except BulkWriteError as error:
-            _raise_unless_duplicates(error)
+            raise_unless_duplicates(error)
     _expire_finished(latest.values())
 
 
@@ -312,11 +312,6 @@ def _is_creation(doc: dict) -> bool:
     """The change that recorded the job: still queued, never run, never touched since."""
     return doc["state"] == "queued" and doc["attempts"] == "0" and \
         doc["created_at"] == doc["updated_at"]
-
-
-def _raise_unless_duplicates(error: BulkWriteError) -> None:
-    if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
-        raise error
 
 
 def _expire_finished(docs: Iterable[dict]) -> None:

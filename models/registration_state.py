@@ -33,15 +33,14 @@ from pymongo.errors import BulkWriteError
 from redis.commands.core import Script
 
 from meeteasy import changes, locks
+from meeteasy.flusher import raise_unless_duplicates
 from meeteasy.errors import TransientError
 from meeteasy.redisconn import get_redis
 
 log = logging.getLogger(__name__)
-COLLECTION = "registrations"
 DOC_TTL = 3600  # seconds a registration stays hot after its last change (the flusher
 # stores it within ~100 ms; past that, it is read from MongoDB and loaded to change it)
 SETTLE_WAIT = 2.0  # seconds a MongoDB reader waits for the flusher (then reads what is there)
-DUPLICATE_KEY = 11000
 # "tenant:conference" of every conference whose policy queue may hold registrations:
 # beat's sweep runs their pass, so a registration whose approval job was lost (Redis
 # went away between recording it and starting its job) is decided all the same.
@@ -286,11 +285,9 @@ def queued_conferences() -> list[tuple[str, str]]:
     found = []
     for member in client.smembers(QUEUED):
         tenant_id, _, conference_id = member.decode().partition(":")
-        if client.zcard(Keys.of(tenant_id, conference_id).pending):
+        if not _FORGET_IF_EMPTY(keys=[QUEUED, Keys.of(tenant_id, conference_id).pending],
+                                args=[member], client=client):
             found.append((tenant_id, conference_id))
-        else:
-            _FORGET_IF_EMPTY(keys=[QUEUED, Keys.of(tenant_id, conference_id).pending],
-                             args=[member], client=client)
     return found
 
 
@@ -388,7 +385,7 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
         except BulkWriteError as error:
             # Stored already (a replayed batch): the server may name any unique index
             # the document repeats, not only _id's. The guarded replace sorts it out.
-            _raise_unless_duplicates(error)
+            raise_unless_duplicates(error)
             replaced += [inserts[e["index"]] for e in error.details["writeErrors"]]
     writes = [ReplaceOne(_guard(doc), doc, upsert=True) for doc in replaced] + deletes
     if writes:
@@ -397,7 +394,7 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
         except BulkWriteError as error:
             # The guard missed, so the upsert's insert met the stored document: a newer
             # change is stored (fine), unless another registration holds a unique key.
-            _raise_unless_duplicates(error)
+            raise_unless_duplicates(error)
             _log_unless_stored(collection, [replaced[e["index"]]
                                             for e in error.details["writeErrors"]])
 
@@ -405,11 +402,6 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
 def _guard(doc: dict) -> dict:
     return {"tenant_id": doc["tenant_id"], "_id": ObjectId(str(doc["_id"])),
             "change_seq": {"$lt": doc["change_seq"]}}
-
-
-def _raise_unless_duplicates(error: BulkWriteError) -> None:
-    if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
-        raise error  # MongoDB failed: nothing is committed, the batch is written again
 
 
 def _log_unless_stored(collection, docs: list[dict]) -> None:

@@ -235,14 +235,6 @@ def ensure_built(tenant_id: str, conference_id: str, *, force: bool = False) -> 
                                     partial(_stored_state, tenant_id, conference_id), force=force)
 
 
-def last_seq(tenant_id: str, conference_id: str) -> int:
-    """The highest arrival number stored for the conference (0 if none)."""
-    registration_state.settled()
-    last = Registration.objects(tenant_id=tenant_id, conference_id=conference_id) \
-        .order_by("-seq").only("seq").first()
-    return last.seq if last else 0
-
-
 def get_registration(tenant_id: str, registration_id: str, *, user_id: str | None = None) -> Registration:
     """The registration (Redis first, then MongoDB), or NotFound; with ``user_id`` only
     that person's own."""
@@ -420,7 +412,8 @@ def _apply(tenant_id: str, planned: list[tuple[Registration, int, bool]]) -> lis
     for index, (registration, _, _) in enumerate(planned):
         by_conference.setdefault(registration.conference_id, []).append(index)
     for conference_id, indexes in by_conference.items():
-        ensure_built(tenant_id, conference_id)
+        # No build first: on a conference Redis does not hold, the script keeps no
+        # counters, and the build counts this change from MongoDB once it is flushed.
         numbers = registration_state.apply(tenant_id, conference_id, [
             registration_state.Change(planned[i][0].to_mongo().to_dict(), planned[i][1],
                                       planned[i][2]) for i in indexes])

@@ -603,8 +603,6 @@ OPERATIONS = {
     # a new conference's registrations in Redis are built from what MongoDB holds
     "registrations.ensure_built": lambda w: (lambda cid: lambda: registration_store
                                              .ensure_built(w.tenant_id, cid))(_conference(w)),
-    "registrations.last_seq": lambda w: lambda: registration_store.last_seq(
-        w.tenant_id, w.conference_id),
     "conferences.get_cached(cold)": lambda w: _cold(conferences.CACHE, (
         w.tenant_id, w.conference_id), lambda: conferences.get_cached(
         w.tenant_id, w.conference_id, visible_to_attendees=True)),
