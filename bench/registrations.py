@@ -73,6 +73,7 @@ MAX_REQUESTS_PER_POINT = 20_000
 QUIET_CPU = 15.0   # % of one core, all of a side's processes together, before a measurement
 # Tenant-owned documents the measurements create; users, memberships and the tenant stay.
 KEEP_COLLECTIONS = {"tenants", "users", "memberships"}
+KEPT_WHEN_AGED = {"registrations", "jobs"}  # see reset_tenant
 
 
 def requests_in(rate: float, seconds: float) -> int:
@@ -296,8 +297,12 @@ def internals(database: pymongo.database.Database, tenant_id: str) -> dict:
     registration's insert (by the web) to its approval (by a worker)."""
     jobs = list(database["jobs"].find(
         {"tenant_id": tenant_id, "kind": "registrations.apply_policy"},
-        {"created_at": 1, "started_at": 1, "finished_at": 1, "result": 1}))
-    ran = [job for job in jobs if job.get("started_at") and job.get("finished_at")]
+        {"created_at": 1, "started_at": 1, "finished_at": 1, "result": 1, "attempts": 1}))
+    ended = [job for job in jobs if job.get("started_at") and job.get("finished_at")]
+    # A job that joined another's task (models/job_state.Join) is ended by that task's
+    # pass without an attempt of its own.
+    ran = [job for job in ended if job.get("attempts")]
+    joined = [job for job in ended if not job.get("attempts")]
     waits = [(job["started_at"] - job["created_at"]).total_seconds() for job in ran]
     runs = [(job["finished_at"] - job["started_at"]).total_seconds() for job in ran]
     passes = [job for job in ran if (job.get("result") or {}).get("decided")]
@@ -307,7 +312,8 @@ def internals(database: pymongo.database.Database, tenant_id: str) -> dict:
                 database["registrations"].find({"tenant_id": tenant_id, "status": "approved"},
                                                {"created_at": 1, "decided_at": 1})
                 if reg.get("decided_at")]
-    return {"jobs": len(jobs), "ran": len(ran), "wait_p50": percentile(waits, 50),
+    return {"jobs": len(jobs), "ran": len(ran), "joined": len(joined),
+            "wait_p50": percentile(waits, 50),
             "run_p50": percentile(runs, 50), "passes": len(passes),
             "per_pass": statistics.mean(decided) if decided else None,
             "max_per_pass": max(decided) if decided else None,
@@ -316,10 +322,11 @@ def internals(database: pymongo.database.Database, tenant_id: str) -> dict:
 
 
 def reset_tenant(database: pymongo.database.Database, broker: redis.Redis, tenant_id: str,
-                 record: dict) -> float:
+                 record: dict, keep_before: datetime | None = None) -> float:
     """Once no approval pass holds a conference lock of the tenant, note its internals
     in ``record``, delete the tenant's jobs, registrations, conferences, forms and whatever
-    else the measurement created, then time a registration lookup by tenant and id (the
+    else the measurement created (registrations and jobs created before ``keep_before``
+    stay: ``bench/aging.py``'s), then time a registration lookup by tenant and id (the
     worker's first read): median of 5, in ms."""
     deadline = now() + 60
     pattern = f"meeteasy:lock:{tenant_id}:conference:*"
@@ -330,8 +337,10 @@ def reset_tenant(database: pymongo.database.Database, broker: redis.Redis, tenan
     names = [name for name in database.list_collection_names() if name not in KEEP_COLLECTIONS]
     deadline = now() + 30
     while now() < deadline:
-        deleted = sum(database[name].delete_many({"tenant_id": tenant_id}).deleted_count
-                      for name in names)
+        deleted = sum(database[name].delete_many(
+            {"tenant_id": tenant_id} | ({"created_at": {"$gte": keep_before}}
+                                        if keep_before and name in KEPT_WHEN_AGED else {})
+        ).deleted_count for name in names)
         if not deleted:
             break
         time.sleep(0.5)   # until no straggling request of the web inserted one meanwhile
@@ -413,7 +422,8 @@ async def benchmark(args, sides: dict[str, PoolSide], broker: redis.Redis) -> No
 
 
 def internals_line(stats: dict) -> str:
-    return (f"approval jobs {stats['jobs']} ({stats['ran']} ran): queue wait p50 "
+    return (f"approval jobs {stats['jobs']} ({stats['ran']} ran, {stats['joined']} joined "
+            f"another's task): queue wait p50 "
             f"{fmt(stats['wait_p50'])} ms, run p50 {fmt(stats['run_p50'])} ms; "
             f"{stats['passes']} passes decided {fmt(stats['per_pass'])} each on average "
             f"(max {stats['max_per_pass'] or '-'}), pass run p50 {fmt(stats['pass_p50'])} ms; "
@@ -424,7 +434,8 @@ def internals_line(stats: dict) -> str:
 def print_internals(loads: list[float], inside: dict[float, list[dict]]) -> None:
     print()
     print("MeetEasy inside (from the stored jobs and registrations), medians over the runs:")
-    columns = (("jobs", "jobs", 0), ("ran", "ran", 0), ("wait_p50", "wait p50", 1),
+    columns = (("jobs", "jobs", 0), ("ran", "ran", 0), ("joined", "joined", 0),
+               ("wait_p50", "wait p50", 1),
                ("run_p50", "run p50", 1), ("passes", "passes", 0), ("per_pass", "per pass", 1),
                ("pass_p50", "pass p50", 1), ("stored_p50", "ins→ok p50", 1),
                ("stored_p99", "ins→ok p99", 1))
@@ -433,6 +444,8 @@ def print_internals(loads: list[float], inside: dict[float, list[dict]]) -> None
         rows = inside[load]
         print(f"{load:>7g}  " + " ".join(f"{fmt(median(row.get(key) for row in rows), digits):>10}"
                                          for key, _, digits in columns))
+    print("  ran: jobs whose own task ran; joined: jobs that joined the conference's queued "
+          "task and were ended by its pass; wait and run: of those that ran.")
     print("  wait: job created (web) → claimed (worker); run: claimed → finished; passes: jobs "
           "that decided registrations (one pass decides every pending registration of its "
           "conference); ins→ok: registration inserted → approved, as stored (ms).")

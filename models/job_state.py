@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,11 +43,13 @@ FIELDS = STRINGS + INTS + TIMES + DICTS + BOOLS
 
 # KEYS[3] the job's hash, KEYS[4] leases, KEYS[5] queued, and for a creation that
 # publishes, KEYS[6] the task queue's list, and for a creation that requires another key
-# to exist (a registration recorded in the same transaction), KEYS[7] that key.
+# to exist (a registration recorded in the same transaction), KEYS[7] that key; for one
+# that joins a due task (see create_on), KEYS[8] the task's flag, KEYS[9] its waiting jobs.
 # ARGV[1] the job's member in the sorted sets, ARGV[2] the transition: {create, requires,
-# cond: [[field, "eq"|"lt", value]], set: {field: value}, del: [field], incr: {field: n}},
-# ARGV[3] the task message to push with a creation. Answers {"ok", hash}, {"conflict",
-# hash} (a condition failed), {"missing"}, {"exists", hash} or {"unmet"} (no KEYS[7]).
+# join: [field, flag ms, hash ttl s], cond: [[field, "eq"|"lt", value]], set: {field:
+# value}, del: [field], incr: {field: n}}, ARGV[3] the task message to push with a
+# creation. Answers {"ok", hash}, {"conflict", hash} (a condition failed), {"missing"},
+# {"exists", hash} or {"unmet"} (no KEYS[7]).
 _CHANGE = changes.script("""
 local key, member = KEYS[3], ARGV[1]
 local spec = cjson.decode(ARGV[2])
@@ -88,7 +91,15 @@ else
   redis.call('ZREM', KEYS[4], member)
   redis.call('ZREM', KEYS[5], member)
 end
-if spec.create and KEYS[6] then redis.call('LPUSH', KEYS[6], ARGV[3]) end
+if spec.create and KEYS[6] then
+  if spec.join and not redis.call('SET', KEYS[8], '1', 'NX', 'PX', spec.join[2]) then
+    -- A task that will do this job's work is queued already: it finishes this job too.
+    redis.call('HSET', KEYS[9], spec.join[1], doc.id)
+    redis.call('EXPIRE', KEYS[9], spec.join[3])
+  else
+    redis.call('LPUSH', KEYS[6], ARGV[3])
+  end
+end
 return {'ok', flat}
 """)
 
@@ -183,9 +194,7 @@ def change(tenant_id: str, job_id: str, *, cond: Iterable[tuple[str, str, Any]] 
     """Apply one transition if its conditions hold: ``("ok", values)``, ``("conflict",
     current values)`` or ``("missing", None)``. A missing hash is first loaded through
     ``load()`` (the job from MongoDB as a hash's values, or None) if given."""
-    sets, nulls = encode(set_ or {})
-    spec = {"cond": [[name, op, encode({name: value})[0][name]] for name, op, value in cond],
-            "set": sets, "del": nulls, "incr": incr or {}}
+    spec = _spec(cond, set_ or {}, incr or {})
     outcome = _run(tenant_id, job_id, spec)
     if outcome[0] == b"missing" and load is not None:
         found = load()
@@ -196,6 +205,13 @@ def change(tenant_id: str, job_id: str, *, cond: Iterable[tuple[str, str, Any]] 
     if outcome[0] == b"missing":
         return "missing", None
     return outcome[0].decode(), decode(_pairs(outcome[1]))
+
+
+def _spec(cond: Iterable[tuple[str, str, Any]], set_: dict[str, Any], incr: dict[str, int]
+          ) -> dict:
+    sets, nulls = encode(set_)
+    return {"cond": [[name, op, encode({name: value})[0][name]] for name, op, value in cond],
+            "set": sets, "del": nulls, "incr": incr}
 
 
 def create(values: dict[str, Any], publish: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -209,14 +225,33 @@ def create(values: dict[str, Any], publish: tuple[str, str] | None = None) -> di
     return decode(_pairs(outcome[1]))
 
 
-def create_on(pipe, values: dict[str, Any], publish: tuple[str, str], requires: str) -> None:
+@dataclass(frozen=True)
+class Join:
+    """How a new job joins a task queued already instead of queueing its own: while
+    ``flag`` is set (a task that does this kind of work for everyone is due), the job
+    is recorded under ``field`` in the hash ``waiting``, and that task finishes it.
+    The first job after the task cleared the flag sets it (for ``flag_ms`` at most) and
+    queues its own message, which becomes the next due task."""
+
+    flag: str
+    waiting: str
+    field: str
+    flag_ms: int
+    waiting_ttl: int
+
+
+def create_on(pipe, values: dict[str, Any], publish: tuple[str, str], requires: str,
+              join: Join | None = None) -> None:
     """Queue, on a transaction's pipeline, the creation of a job and the push of its
     message, done only if the key ``requires`` exists when it runs (something recorded
-    earlier in the same transaction). :func:`decode_created` reads its answer."""
+    earlier in the same transaction); with ``join``, the message is pushed only if no
+    task is due (:class:`Join`). :func:`decode_created` reads its answer."""
     sets, _ = encode(values)
-    _run(values["tenant_id"], values["id"], {"create": True, "requires": True, "cond": [],
-                                             "set": sets, "del": [], "incr": {}},
-         publish, requires=requires, client=pipe)
+    spec = {"create": True, "requires": True, "cond": [], "set": sets, "del": [], "incr": {}}
+    if join is not None:
+        spec["join"] = [join.field, join.flag_ms, join.waiting_ttl]
+    _run(values["tenant_id"], values["id"], spec, publish, requires=requires, client=pipe,
+         join=join)
 
 
 def decode_created(answer: list) -> dict[str, Any] | None:
@@ -228,7 +263,7 @@ def decode_created(answer: list) -> dict[str, Any] | None:
 
 
 def _run(tenant_id: str, job_id: str, spec: dict, publish: tuple[str, str] | None = None,
-         *, requires: str | None = None, client=None) -> list:
+         *, requires: str | None = None, join: Join | None = None, client=None) -> list:
     keys = changes.keys(hash_key(tenant_id, job_id), LEASES, QUEUED)
     args = [member(tenant_id, job_id), json.dumps(spec, separators=(",", ":"))]
     if publish is not None:
@@ -236,7 +271,31 @@ def _run(tenant_id: str, job_id: str, spec: dict, publish: tuple[str, str] | Non
         args.append(publish[1])
         if requires is not None:
             keys.append(requires)
+            if join is not None:
+                keys += [join.flag, join.waiting]
     return _CHANGE(keys=keys, args=args, client=client or get_redis())
+
+
+def waiting(join_waiting: str) -> dict[str, str]:
+    """The jobs waiting in a :class:`Join`'s hash: field → job id."""
+    return {field.decode(): job_id.decode()
+            for field, job_id in get_redis().hgetall(join_waiting).items()}
+
+
+def stop_waiting(join_waiting: str, fields: list[str]) -> None:
+    if fields:
+        get_redis().hdel(join_waiting, *fields)
+
+
+def change_many(tenant_id: str, transitions: dict[str, dict[str, Any]], *,
+                cond: Iterable[tuple[str, str, Any]] = ()) -> dict[str, dict[str, Any]]:
+    """Apply ``set`` values (job id → values) to many jobs of a tenant where ``cond``
+    holds, in one round trip: the values of those it changed."""
+    pipe = get_redis().pipeline(transaction=False)
+    for job_id, values in transitions.items():
+        _run(tenant_id, job_id, _spec(cond, values, {}), client=pipe)
+    return {job_id: decode(_pairs(answer[1]))
+            for job_id, answer in zip(transitions, pipe.execute()) if answer[0] == b"ok"}
 
 
 def restore(values: dict[str, Any], client=None) -> bool:

@@ -203,6 +203,17 @@ def finish_job(tenant_id: str, job_id: str, attempt: int, state: str, *,
     return _changed(tenant_id, job_id, cond=_current(attempt), set_=changes_)
 
 
+def finish_joined(tenant_id: str, results: dict[str, dict]) -> list[Job]:
+    """End as succeeded, with ``results[job id]``, jobs that joined another's task and are
+    still queued (one cancelled meanwhile stays cancelled): those it ended."""
+    now = utcnow()
+    ended = job_state.change_many(tenant_id, {
+        job_id: {"state": "succeeded", "updated_at": now, "started_at": now,
+                 "finished_at": now, "progress": 100, "result": result, "message": ""}
+        for job_id, result in results.items()}, cond=[("state", "eq", "queued")])
+    return [_job(values) for values in ended.values()]
+
+
 def release_for_retry(tenant_id: str, job_id: str, attempt: int, error: dict) -> Job | None:
     """Give the job back to the queue after a transient failure (the task retries it)."""
     return _changed(tenant_id, job_id, cond=_current(attempt), set_={

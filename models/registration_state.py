@@ -36,10 +36,15 @@ from meeteasy import changes, locks
 from meeteasy.flusher import raise_unless_duplicates
 from meeteasy.errors import TransientError
 from meeteasy.redisconn import get_redis
+from meeteasy.settings import get_settings
+from models import job_state
 
 log = logging.getLogger(__name__)
 DOC_TTL = 3600  # seconds a registration stays hot after its last change (the flusher
 # stores it within ~100 ms; past that, it is read from MongoDB and loaded to change it)
+# How long a queued approval task counts as due (others' jobs join it) at most: should
+# its message be lost, beat's sweep decides the joined registrations and ends their jobs.
+JOIN_FLAG_MS = 30_000
 SETTLE_WAIT = 2.0  # seconds a MongoDB reader waits for the flusher (then reads what is there)
 # "tenant:conference" of every conference whose policy queue may hold registrations:
 # beat's sweep runs their pass, so a registration whose approval job was lost (Redis
@@ -58,13 +63,15 @@ class Keys:
     waitlist: str
     arrivals: str
     waitlist_numbers: str
+    pass_due: str  # set while an approval task is queued for the conference
+    joined_jobs: str  # registration id → the approval job that joined that task
 
     @classmethod
     def of(cls, tenant_id: str, conference_id: str) -> Keys:
         base = f"meeteasy:conference:{tenant_id}:{conference_id}:registrations"
         return cls(*(f"{base}:{name}" for name in
                      ("ready", "people", "counts", "pending", "waitlist", "arrivals",
-                      "waitlist_numbers")))
+                      "waitlist_numbers", "pass_due", "joined_jobs")))
 
 
 def doc_key(tenant_id: str, registration_id: str) -> str:
@@ -297,6 +304,33 @@ return 0
 """)
 
 
+# --- approval jobs that join the conference's queued approval task -------------------------
+
+def join(tenant_id: str, conference_id: str, registration_id: str) -> job_state.Join:
+    """A registration's approval job joins the conference's approval task when one is
+    queued: under load one task decides many registrations and ends their jobs
+    (:func:`joined_jobs`); the job is still recorded, and polled, as its own."""
+    keys = Keys.of(tenant_id, conference_id)
+    return job_state.Join(flag=keys.pass_due, waiting=keys.joined_jobs, field=registration_id,
+                          flag_ms=JOIN_FLAG_MS, waiting_ttl=2 * get_settings().queued_job_grace)
+
+
+def start_pass(tenant_id: str, conference_id: str) -> bool:
+    """Clear the conference's due flag as its approval pass starts (a registration
+    recorded from now on queues a task of its own, and those recorded until now are
+    this pass's); True if it was set."""
+    return bool(get_redis().delete(Keys.of(tenant_id, conference_id).pass_due))
+
+
+def joined_jobs(tenant_id: str, conference_id: str) -> dict[str, str]:
+    """The approval jobs that joined a queued task: registration id → job id."""
+    return job_state.waiting(Keys.of(tenant_id, conference_id).joined_jobs)
+
+
+def forget_joined(tenant_id: str, conference_id: str, registration_ids: list[str]) -> None:
+    job_state.stop_waiting(Keys.of(tenant_id, conference_id).joined_jobs, registration_ids)
+
+
 def is_ready(tenant_id: str, conference_id: str) -> bool:
     return bool(get_redis().exists(Keys.of(tenant_id, conference_id).ready))
 
@@ -322,7 +356,11 @@ def build(tenant_id: str, conference_id: str, stored_from, *, force: bool = Fals
         client = get_redis()
         if not force and client.exists(keys.ready):
             return False
-        settled()
+        if force:
+            # A built conference may have changes on their way to MongoDB. One never built
+            # (or whose Redis lost everything, stream included) has none: ``ready`` is
+            # written before its first registration, so do not wait for the flusher.
+            settled()
         documents, arrival_floor, waitlist_floor = stored_from()
         people, tally, pending, waitlist = {}, defaultdict(int), {}, {}
         for son in documents:

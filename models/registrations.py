@@ -202,7 +202,9 @@ def _create(tenant_id: str, conference_id: str, *, registered_by: str, user_id: 
     son = registration.to_mongo().to_dict()
     del son["seq"]  # the script numbers it
     also = None if job is None else \
-        (lambda pipe, requires: job_state.create_on(pipe, job[0], job[1], requires))
+        (lambda pipe, requires: job_state.create_on(
+            pipe, job[0], job[1], requires,
+            registration_state.join(tenant_id, conference_id, str(son["_id"]))))
     outcome, found, job_answer = registration_state.create(
         tenant_id, conference_id, son, registration_state.person_keys(user_id, email),
         partial(_stored_state, tenant_id, conference_id), also)
@@ -210,6 +212,14 @@ def _create(tenant_id: str, conference_id: str, *, registered_by: str, user_id: 
         raise Conflict("This person is already registered for the conference.",
                        code="already_registered", details={"registration_id": found})
     return Registration._from_son(found), job_answer
+
+
+def get_many(tenant_id: str, registration_ids: list[str]) -> dict[str, Registration]:
+    """The registrations of these ids that exist (Redis first, then MongoDB), by id."""
+    if not registration_ids:
+        return {}
+    return {registration_id: registration for registration_id, (registration, _)
+            in _current(tenant_id, registration_ids).items()}
 
 
 def _stored_state(tenant_id: str, conference_id: str) -> tuple[list[dict], int, int]:

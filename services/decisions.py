@@ -20,14 +20,14 @@ from redis.lock import Lock
 
 from meeteasy import locks
 from meeteasy.errors import Conflict, NotFound, TransientError, ValidationFailed
-from models import conferences, invites, registrations
+from models import conferences, invites, registration_state, registrations
 from models.conferences import Conference
 from models.jobs import Job
 from models.registrations import Registration
 from plugins import registry
 from services import approval
 from services.access import Caller, require_staff
-from services.jobs import start_job
+from services.jobs import finish_joined, start_job
 from services.registrations import announce
 
 LOCK_TIMEOUT = 15  # seconds a holder keeps the lock per batch; a dead holder's lock expires then
@@ -85,12 +85,14 @@ def run_policy(tenant_id: str, conference_id: str, registration_id: str | None =
 
     A registration's job often finds that another job already decided it (one pass
     under the lock decides every registration waiting); it then skips the lock."""
+    # First: a registration recorded from now on queues a task of its own, and those
+    # recorded until now are this pass's to decide (their jobs joined this task).
+    due = registration_state.start_pass(tenant_id, conference_id)
     registration = (registrations.get_registration(tenant_id, registration_id)
                     if registration_id else None)
     moved = []
-    if registration is None or not registration.policy_checked:
-        moved = apply_policy(tenant_id, conference_id)
-        announce(moved)
+    if due or registration is None or not registration.policy_checked:
+        moved = decide_and_announce(tenant_id, conference_id)
         if registration is not None:
             # The pass may have decided it: it is among those that moved, or else it was
             # left for staff or decided by another pass, and only a read can tell.
@@ -103,6 +105,34 @@ def run_policy(tenant_id: str, conference_id: str, registration_id: str | None =
     if registration is not None:
         result["registration"] = registrations.full_view(registration)
     return result
+
+
+def decide_and_announce(tenant_id: str, conference_id: str) -> list[Registration]:
+    """The approval pass (:func:`apply_policy`), its decisions announced and the jobs
+    that joined its task finished: the registrations it moved."""
+    moved = apply_policy(tenant_id, conference_id)
+    announce(moved)
+    finish_joined_jobs(tenant_id, conference_id, moved)
+    return moved
+
+
+def finish_joined_jobs(tenant_id: str, conference_id: str, moved: list[Registration]) -> None:
+    """End the approval jobs that joined a task (``models.job_state.Join``) and whose
+    registration the policy has seen, or that is no longer pending (staff decided it, its
+    registrant withdrew), each with the result its own task would have given. The others
+    wait for the next pass."""
+    joined = registration_state.joined_jobs(tenant_id, conference_id)
+    if not joined:
+        return
+    known = {str(r.id): r for r in moved if str(r.id) in joined}
+    known.update(registrations.get_many(tenant_id, [i for i in joined if i not in known]))
+    done = [i for i in joined
+            if i not in known or known[i].policy_checked or known[i].status != "pending"]
+    results = {joined[i]: {"decided": len(moved)} | (
+        {"registration": registrations.full_view(known[i])} if i in known else {})
+        for i in done}
+    finish_joined(tenant_id, results)
+    registration_state.forget_joined(tenant_id, conference_id, done)
 
 
 def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
@@ -305,9 +335,9 @@ def sweep_queued() -> dict:
     decided = 0
     for tenant_id, conference_id in registrations.queued_conferences():
         try:
-            moved = apply_policy(tenant_id, conference_id)
+            registration_state.start_pass(tenant_id, conference_id)
+            moved = decide_and_announce(tenant_id, conference_id)
         except (TransientError, NotFound):
             continue  # busy (its pass is running) or gone: the next sweep looks again
-        announce(moved)
         decided += len(moved)
     return {"decided": decided}

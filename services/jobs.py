@@ -82,6 +82,13 @@ def update_job(change: Callable[..., Job | None], tenant_id: str, job_id: str, *
     return job
 
 
+def finish_joined(tenant_id: str, results: dict[str, dict]) -> None:
+    """End jobs that joined the task that did their work (:class:`models.job_state.Join`),
+    each with its result, and announce them."""
+    for job in job_records.finish_joined(tenant_id, results):
+        events.job_updated(job)
+
+
 def claim_job(tenant_id: str, job_id: str, worker: str, lease_seconds: int) -> Job | None:
     """A worker's claim of the job (see :func:`models.jobs.claim_job`). Not announced: a
     running job is pushed at its first progress report and at its end, so a short job
