@@ -42,7 +42,7 @@ def create_app() -> Sanic:
 
     @app.before_server_start
     async def open_resources(app):
-        offload.start()
+        offload.start(backlog=settings.web_backlog)
         await offload.run_sync(db.connect, settings)
         await offload.run_sync(platform.ensure_indexes)
 

@@ -129,6 +129,7 @@ class PoolSide(Side):
     async def close(self) -> None:
         await asyncio.gather(*(sock.disconnect() for sock in self.socks if sock.connected),
                              return_exceptions=True)
+        self.socks = []  # connect() may open a new set (bench/aging.py)
         if self.socket_session is not None:
             await self.socket_session.close()
 

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
         "batch: 0 in production; tests raise it to show that a late flush loses nothing.")
 
     # --- overload -------------------------------------------------------------------
+    web_backlog: int = Field(
+        64, ge=0, description="Requests a web process lets wait for one of its 32 threads. "
+        "Past that it answers 503 `overloaded` with Retry-After at once, so that overload "
+        "costs it little and what it takes is answered in time. 0: no limit.")
     queue_limit: int = Field(
         1000, ge=0, description="Jobs that may wait in one queue. A request that would start a "
         "job on a fuller queue gets 503 `overloaded` with Retry-After, and nothing is recorded. "

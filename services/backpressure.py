@@ -31,11 +31,17 @@ from meeteasy.errors import Overloaded, TooManyRequests
 from meeteasy.readings import Reading
 from meeteasy.redisconn import get_redis
 from meeteasy.settings import Settings, get_settings
+from models import job_state
 
 DEPTH_TTL = 0.2
 # Plugin deliveries are started by the platform for events it has stored, not at a
 # client's request, so they count against no user's rate (their queue still has a limit).
 UNMETERED_KINDS = frozenset({"plugins.deliver"})
+# Kinds whose jobs may join a task queued already (models/job_state.Join) instead of
+# queueing a message: their backlog is counted as every job waiting (a floor: it counts
+# the other kinds' too), since their queue's list no longer shows it.
+JOINING_KINDS = frozenset({"registrations.apply_policy"})
+JOINED_WAITING = "*jobs waiting*"
 
 # A token bucket per user: ``burst`` tokens, refilled at ``rate`` per second, one taken
 # per job. Redis's clock decides, so every web process shares one bucket. Returns "0"
@@ -93,8 +99,15 @@ def retry_after(wait_seconds: float) -> int:
     return max(1, math.ceil(wait_seconds))
 
 
-_depths = Reading(lambda: read_depths(get_redis(), QUEUES, app.conf.broker_transport_options),
-                   DEPTH_TTL)
+def read_waiting(client: redis.Redis) -> dict[str, int]:
+    """The queues' depths (:func:`read_depths`), and under JOINED_WAITING the jobs waiting
+    in all: those that joined another's task have no message of their own."""
+    depths = read_depths(client, QUEUES, app.conf.broker_transport_options)
+    depths[JOINED_WAITING] = client.zcard(job_state.QUEUED)
+    return depths
+
+
+_depths = Reading(lambda: read_waiting(get_redis()), DEPTH_TTL)
 
 
 def admit(tenant_id: str, user_id: str, kind: str) -> None:
@@ -115,7 +128,10 @@ def check_queue(kind: str) -> None:
     writes before it starts its job asks this first, so that a refusal writes nothing."""
     queue = ROUTES[kind]
     limit = limit_of(queue, get_settings())
-    if limit and is_full(_depths.get()[queue], limit):
+    depths = _depths.get()
+    depth = max(depths[queue], depths[JOINED_WAITING]) if kind in JOINING_KINDS \
+        else depths[queue]
+    if limit and is_full(depth, limit):
         raise Overloaded(details={"queue": queue})
 
 

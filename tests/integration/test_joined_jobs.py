@@ -10,6 +10,7 @@ from models import registration_state
 from services import decisions
 from tests.integration.stack import wait_for_job
 from tests.integration.test_caches import attendee_token
+from tests.integration.test_registration_state import register_people
 from tests.integration.test_registrations import make_conference, register
 
 
@@ -17,13 +18,7 @@ def _register_while_due(stack, tenant, conference_id, count) -> list[dict]:
     """Register ``count`` attendees while a task is due for the conference (its flag is
     set, as by a registration whose task is still queued): their jobs join it."""
     get_redis().set(registration_state.Keys.of(tenant.id, conference_id).pass_due, 1)
-    accepted = []
-    for _ in range(count):
-        with stack.client(attendee_token(stack, tenant)) as attendee:
-            response = register(attendee, conference_id, answers={})
-            assert response.status_code == 202, response.text
-            accepted.append(response.json())
-    return accepted
+    return register_people(stack, tenant, conference_id, count, decided=False)
 
 
 def _jobs(tenant, accepted) -> list:
