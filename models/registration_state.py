@@ -270,6 +270,11 @@ def queue_head(tenant_id: str, conference_id: str, which: str, limit: int) -> li
     return [member.decode() for member in get_redis().zrange(key, 0, limit - 1)]
 
 
+def leave_queue(tenant_id: str, conference_id: str, which: str, ids: list[str]) -> None:
+    """Take ``ids`` off the policy's queue (``pending``) or the waitlist."""
+    get_redis().zrem(getattr(Keys.of(tenant_id, conference_id), which), *ids)
+
+
 def counts(tenant_id: str, conference_id: str) -> dict[str, int]:
     raw = get_redis().hgetall(Keys.of(tenant_id, conference_id).counts)
     return {name.decode(): int(value) for name, value in raw.items() if int(value)}

@@ -320,9 +320,20 @@ def next_waitlisted(tenant_id: str, conference_id: str, limit: int) -> list[Regi
 
 def _queue(tenant_id: str, conference_id: str, which: str, limit: int) -> list[Registration]:
     ensure_built(tenant_id, conference_id)
-    ids = registration_state.queue_head(tenant_id, conference_id, which, limit)
-    current = _current(tenant_id, ids)
-    return [current[rid][0] for rid in ids if rid in current]
+    belongs = _QUEUED_IN[which]
+    while True:
+        ids = registration_state.queue_head(tenant_id, conference_id, which, limit)
+        current = _current(tenant_id, ids)
+        stale = [rid for rid in ids if rid not in current or not belongs(current[rid][0])]
+        if not stale:
+            return [current[rid][0] for rid in ids]
+        # Gone, or moved on by a change this queue never saw (the conference was built
+        # from an older copy): left at the head, it would stop every pass there.
+        registration_state.leave_queue(tenant_id, conference_id, which, stale)
+
+
+_QUEUED_IN = {"pending": lambda r: r.status == "pending" and not r.policy_checked,
+              "waitlist": lambda r: r.status == "waitlisted"}
 
 
 def _current(tenant_id: str, ids: list[str]) -> dict[str, tuple[Registration, int]]:

@@ -13,7 +13,6 @@ with their answers. Spending an invite code (a write) stays under the lock.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -31,7 +30,6 @@ from services.access import Caller, require_staff
 from services.jobs import finish_joined, start_job
 from services.registrations import announce
 
-log = logging.getLogger(__name__)
 LOCK_TIMEOUT = 15  # seconds a holder keeps the lock per batch; a dead holder's lock expires then
 LOCK_WAIT = 20  # seconds to wait for it (longer than LOCK_TIMEOUT) before the job is retried
 BATCH = 100
@@ -156,15 +154,8 @@ def apply_policy(tenant_id: str, conference_id: str) -> list[Registration]:
             if not promoted:
                 moved += promote_waitlist(places)
                 promoted = True
-            ask_first, head = False, None
+            ask_first = False
             while batch := registrations.unchecked_pending(tenant_id, conference_id, BATCH):
-                if [r.id for r in batch] == head:
-                    # None of the last batch could be decided (each raced a change five
-                    # times): leave them to the next pass rather than loop on them.
-                    log.warning("approval pass of %s left %d registrations undecided",
-                                conference_id, len(batch))
-                    break
-                head = [r.id for r in batch]
                 lock.reacquire()
                 asked = _answered(conference, batch, answers)
                 ask_first = len(asked) < len(batch)

@@ -157,3 +157,25 @@ def test_the_flusher_s_writer_run_twice_or_late_moves_nothing_back(stack, tenant
     # A replayed creation meets the stored registration on a unique index (SecantusDB
     # may name its email's rather than _id's): recognised as stored, not reported lost.
     assert not [r for r in caplog.records if "not stored" in r.getMessage()]
+
+
+def test_a_queue_entry_whose_registration_moved_on_is_dropped(stack, tenant):
+    """A conference built from an older copy (the policy's queue names registrations that
+    were decided since): the pass drops those entries rather than stop at them for ever,
+    even a whole batch of them; run twice, it finds nothing."""
+    conference_id = make_conference(tenant, form=None, mode="manual")
+    staff = tenant.users["staff"].id
+    created = [registration_store.create_registration(
+        tenant.id, conference_id, registered_by=staff, user_id=None, email=f"m{n}@example.com",
+        name="", answers={}, form_version=None, invite_code=None)
+        for n in range(decisions.BATCH + 1)]
+    moved = registration_store.decide_many(
+        tenant.id, [registration_store.Decision(r.id, "approved") for r in created], by=staff)
+    assert len(moved) == len(created)
+    keys = registration_state.Keys.of(tenant.id, conference_id)
+    get_redis().zadd(keys.pending, {str(r.id): r.seq for r in created})
+    for _ in range(2):
+        assert decisions.apply_policy(tenant.id, conference_id) == []
+        assert get_redis().zcard(keys.pending) == 0
+    assert {registration_store.get_registration(tenant.id, str(r.id)).status
+            for r in created} == {"approved"}

@@ -127,7 +127,7 @@ def test_bulk_approval_survives_a_killed_worker(bulk_stack):
     decided exactly once and no ticket code is issued twice."""
     tenant = make_tenant(bulk_stack, roles=("tenant_admin", "staff"))
     conference_id = make_conference(tenant, mode="manual", form=None)
-    ids = create_pending(tenant, conference_id, 2000)
+    create_pending(tenant, conference_id, 2000, session_redis=False)
     with bulk_stack.client(tenant.tokens["staff"]["access_token"]) as client:
         response = client.post(f"/conferences/{conference_id}/registrations/decisions",
                                json={"action": "approve", "status": "pending"})
