@@ -164,6 +164,20 @@ def raise_unless_duplicates(error: pymongo.errors.BulkWriteError) -> None:
         raise error
 
 
+def insert_new(collection, docs: list[dict]) -> list[dict]:
+    """For a writer: insert the documents created within a batch; those MongoDB holds
+    already (a replayed batch) are returned, for the writer's guarded write."""
+    if not docs:
+        return []
+    try:
+        collection.insert_many(docs, ordered=False)
+    except pymongo.errors.BulkWriteError as error:
+        # The server may name any unique index a stored document repeats, not only _id's.
+        raise_unless_duplicates(error)
+        return [docs[e["index"]] for e in error.details["writeErrors"]]
+    return []
+
+
 def _after(entry_id: bytes) -> str:
     """The smallest stream id above ``entry_id``: trimming below it drops the batch."""
     millis, _, number = entry_id.decode().partition("-")

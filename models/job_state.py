@@ -26,7 +26,7 @@ from pymongo.errors import BulkWriteError
 from redis.commands.core import Script
 
 from meeteasy import changes
-from meeteasy.flusher import raise_unless_duplicates
+from meeteasy.flusher import insert_new, raise_unless_duplicates
 from meeteasy.redisconn import get_redis
 from meeteasy.settings import get_settings
 
@@ -218,9 +218,8 @@ def create(values: dict[str, Any], publish: tuple[str, str] | None = None) -> di
     """Record a new job; with ``publish`` (a queue's list, a task message), push its
     task message in the same script, so that a job is recorded if and only if its
     message is queued, in one round trip."""
-    sets, _ = encode(values)
-    outcome = _run(values["tenant_id"], values["id"],
-                   {"create": True, "cond": [], "set": sets, "del": [], "incr": {}}, publish)
+    outcome = _run(values["tenant_id"], values["id"], _spec((), values, {}) | {"create": True},
+                   publish)
     assert outcome[0] == b"ok", f"job {values['id']} exists"  # ids are fresh uuid4s
     return decode(_pairs(outcome[1]))
 
@@ -246,8 +245,7 @@ def create_on(pipe, values: dict[str, Any], publish: tuple[str, str], requires: 
     message, done only if the key ``requires`` exists when it runs (something recorded
     earlier in the same transaction); with ``join``, the message is pushed only if no
     task is due (:class:`Join`). :func:`decode_created` reads its answer."""
-    sets, _ = encode(values)
-    spec = {"create": True, "requires": True, "cond": [], "set": sets, "del": [], "incr": {}}
+    spec = _spec((), values, {}) | {"create": True, "requires": True}
     if join is not None:
         spec["join"] = [join.field, join.flag_ms, join.waiting_ttl]
     _run(values["tenant_id"], values["id"], spec, publish, requires=requires, client=pipe,
@@ -347,12 +345,7 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
         values = decode(doc)
         values["_id"] = values.pop("id")
         (inserts if job_id in created else updates).append(values)
-    if inserts:
-        try:
-            collection.insert_many(inserts, ordered=False)
-        except BulkWriteError as error:
-            raise_unless_duplicates(error)
-            updates += [inserts[e["index"]] for e in error.details["writeErrors"]]
+    updates += insert_new(collection, inserts)  # stored already: the guarded upsert
     if updates:
         # The upsert inserts a job's first change (its _id from the filter); when a newer
         # change is already stored the filter misses and the insert fails on _id: done.

@@ -90,7 +90,8 @@ def public_view(job: Job) -> dict[str, Any]:
     }
 
 
-def _job(values: dict[str, Any]) -> Job:
+def job_of(values: dict[str, Any]) -> Job:
+    """The job of values as :mod:`models.job_state` gives them."""
     return Job(**values)
 
 
@@ -109,7 +110,7 @@ def _stored(tenant_id: str, job_id: str) -> dict[str, Any] | None:
 def _change(tenant_id: str, job_id: str, **transition) -> tuple[str, Job | None]:
     outcome, values = job_state.change(tenant_id, job_id,
                                        load=lambda: _stored(tenant_id, job_id), **transition)
-    return outcome, _job(values) if values is not None else None
+    return outcome, job_of(values) if values is not None else None
 
 
 def _changed(tenant_id: str, job_id: str, **transition) -> Job | None:
@@ -129,7 +130,7 @@ def create_job(tenant_id: str, user_id: str, kind: str, args: dict | None = None
                publish: tuple[str, str] | None = None) -> Job:
     """Record a queued job; with ``publish`` (queue list, task message), its message is
     queued by the same Redis script (see :func:`models.job_state.create`)."""
-    return _job(job_state.create(new_job_values(tenant_id, user_id, kind, args,
+    return job_of(job_state.create(new_job_values(tenant_id, user_id, kind, args,
                                                 idempotency_key, job_id=job_id), publish))
 
 
@@ -143,15 +144,11 @@ def new_job_values(tenant_id: str, user_id: str, kind: str, args: dict | None,
             "created_at": now, "updated_at": now}
 
 
-def job_of(values: dict[str, Any]) -> Job:
-    return _job(values)
-
-
 def get_job(tenant_id: str, job_id: str, user_id: str | None = None) -> Job:
     """The job, or NotFound; with ``user_id`` only that user's job (attendees see their own).
     Redis holds every job that is not finished and recently finished ones; MongoDB the rest."""
     values = job_state.read(tenant_id, job_id)
-    job = _job(values) if values is not None else \
+    job = job_of(values) if values is not None else \
         Job.objects(tenant_id=tenant_id, id=job_id).first()
     if job is None or (user_id is not None and job.user_id != user_id):
         raise NotFound("No such job.", code="job_not_found")
@@ -211,7 +208,7 @@ def finish_joined(tenant_id: str, results: dict[str, dict]) -> list[Job]:
         job_id: {"state": "succeeded", "updated_at": now, "started_at": now,
                  "finished_at": now, "progress": 100, "result": result, "message": ""}
         for job_id, result in results.items()}, cond=[("state", "eq", "queued")])
-    return [_job(values) for values in ended.values()]
+    return [job_of(values) for values in ended.values()]
 
 
 def release_for_retry(tenant_id: str, job_id: str, attempt: int, error: dict) -> Job | None:
@@ -282,12 +279,12 @@ def requeue_expired(tenant_id: str, job_id: str, attempts: int) -> Job | None:
 
 def expired_leases(now: datetime, limit: int = 500) -> list[Job]:
     """Running jobs whose worker has outlived its time limit, across all tenants."""
-    return [_job(values) for values in job_state.due(job_state.LEASES, now, limit)]
+    return [job_of(values) for values in job_state.due(job_state.LEASES, now, limit)]
 
 
 def stale_queued(before: datetime, limit: int = 500) -> list[Job]:
     """Jobs queued before ``before`` and never claimed: their message may be lost."""
-    return [_job(values) for values in job_state.due(job_state.QUEUED, before, limit)]
+    return [job_of(values) for values in job_state.due(job_state.QUEUED, before, limit)]
 
 
 # --- the feed, from MongoDB ----------------------------------------------------------------
@@ -343,11 +340,9 @@ def flush(records: list[tuple[int, dict]]) -> None:
 
 def restore_hot_state(tenant_id: str) -> tuple[int, int]:
     """After a Redis loss: put the tenant's unfinished jobs back into Redis (those Redis
-    still has are kept), and raise the change sequence and the watermark to the tenant's
-    latest stored change. The number restored, and that change's number."""
+    still has are kept). The number restored, and the tenant's latest stored change of a
+    job (the caller raises the change sequence above it)."""
     restored = sum(job_state.restore(_values(job)) for job in
                    Job.objects(tenant_id=tenant_id, state__in=["queued", "running"]))
     latest = Job.objects(tenant_id=tenant_id).order_by("-change_seq").only("change_seq").first()
-    seq = (latest.change_seq or 0) if latest is not None else 0
-    changes.raise_floor(seq)
-    return restored, seq
+    return restored, (latest.change_seq or 0) if latest is not None else 0

@@ -15,6 +15,7 @@ def key_fields(user_id: str | None, email: str | None, ticket_code: str | None) 
     return {f"{name}_key": value or "~" + secrets.token_hex(12)
             for name, value in (("user", user_id), ("email", email), ("ticket", ticket_code))}
 
+
 # The indexes the key indexes replaced (dropped by Registration.ensure_indexes).
 REPLACED_INDEXES = ("one_per_user", "one_per_email", "ticket_code_unique",
                     "tenant_id_1_conference_id_1_user_id_1_status_1",

@@ -33,7 +33,7 @@ from pymongo.errors import BulkWriteError
 from redis.commands.core import Script
 
 from meeteasy import changes, locks
-from meeteasy.flusher import raise_unless_duplicates
+from meeteasy.flusher import insert_new, raise_unless_duplicates
 from meeteasy.errors import TransientError
 from meeteasy.redisconn import get_redis
 from meeteasy.settings import get_settings
@@ -422,14 +422,7 @@ def flush(collection, records: list[tuple[int, dict]]) -> None:
             inserts.append(doc)
         else:
             replaced.append(doc)
-    if inserts:
-        try:
-            collection.insert_many(inserts, ordered=False)
-        except BulkWriteError as error:
-            # Stored already (a replayed batch): the server may name any unique index
-            # the document repeats, not only _id's. The guarded replace sorts it out.
-            raise_unless_duplicates(error)
-            replaced += [inserts[e["index"]] for e in error.details["writeErrors"]]
+    replaced += insert_new(collection, inserts)  # stored already: the guarded replace
     writes = [ReplaceOne(_guard(doc), doc, upsert=True) for doc in replaced] + deletes
     if writes:
         try:

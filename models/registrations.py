@@ -84,8 +84,9 @@ class Registration(TenantDocument):
         "collection": "registrations",
         "indexes": [
             # One registration per person per conference, one per ticket code in the tenant,
-            # and the reads by them: an attendee's own listing, check-in by code. (Partial unique indexes on user_id, email and ticket_code would each
-            # need a plain twin: SecantusDB never reads from a partial index.)
+            # and the reads by them: an attendee's own listing, check-in by code. (Partial
+            # unique indexes on user_id, email and ticket_code would each need a plain
+            # twin: SecantusDB never reads from a partial index.)
             {"fields": ("tenant_id", "conference_id", "user_key"), "unique": True,
              "name": KEY_INDEXES[0]},
             {"fields": ("tenant_id", "conference_id", "email_key"), "unique": True,
@@ -304,11 +305,6 @@ def next_waitlist_seq(tenant_id: str, conference_id: str, count: int = 1) -> int
     return registration_state.next_waitlist_numbers(tenant_id, conference_id, count)
 
 
-def queued_conferences() -> list[tuple[str, str]]:
-    """(tenant, conference) of the conferences whose policy queue holds registrations."""
-    return registration_state.queued_conferences()
-
-
 def unchecked_pending(tenant_id: str, conference_id: str, limit: int) -> list[Registration]:
     """Pending registrations the policy has not looked at yet, in arrival order."""
     return _queue(tenant_id, conference_id, "pending", limit)
@@ -453,8 +449,8 @@ def flush(records: list[tuple[int, dict]]) -> None:
 def by_ids(tenant_id: str, conference_id: str, ids: list[str]) -> list[Registration]:
     """The conference's registrations among ``ids`` (malformed or foreign ids are left out),
     in arrival order."""
-    found = (registration for registration, _ in _current(tenant_id, ids).values())
-    return sorted((r for r in found if r.conference_id == conference_id), key=lambda r: r.seq)
+    return sorted((r for r in get_many(tenant_id, ids).values()
+                   if r.conference_id == conference_id), key=lambda r: r.seq)
 
 
 def ids_with_status(tenant_id: str, conference_id: str, status: str, limit: int = 50_000) -> list[str]:

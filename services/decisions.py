@@ -333,7 +333,7 @@ def sweep_queued() -> dict:
     registrations: those whose own job was lost are decided all the same. A pass finds
     nothing to do when the jobs did it first, so the sweep repeats no decision."""
     decided = 0
-    for tenant_id, conference_id in registrations.queued_conferences():
+    for tenant_id, conference_id in registration_state.queued_conferences():
         try:
             registration_state.start_pass(tenant_id, conference_id)
             moved = decide_and_announce(tenant_id, conference_id)

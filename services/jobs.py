@@ -163,6 +163,6 @@ def restore_hot_state() -> dict:
         count, seq = job_records.restore_hot_state(str(tenant.id))
         # Registrations' changes share the sequence: new ones are numbered above theirs.
         seq = max(seq, registration_records.latest_change_seq(str(tenant.id)))
-        changes.raise_floor(seq)
         restored, latest = restored + count, max(latest, seq)
+    changes.raise_floor(latest)
     return {"restored": restored, "sequence": latest}

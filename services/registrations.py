@@ -199,11 +199,11 @@ def rebuild_hot_state(tenant_id: str | None = None) -> int:
     MongoDB, once the flusher stored every change so far (all tenants', or one
     tenant's). The number of conferences rebuilt. Registrations themselves need
     nothing: one Redis no longer holds is read from MongoDB."""
+    tenant_ids = [tenant_id] if tenant_id is not None else \
+        [str(tenant.id) for tenant in tenant_records.list_tenants()]
     rebuilt = 0
-    for tenant in tenant_records.list_tenants():
-        if tenant_id is not None and str(tenant.id) != tenant_id:
-            continue
-        for conference_id in conference_records.ids_of_tenant(str(tenant.id)):
-            registration_records.ensure_built(str(tenant.id), conference_id, force=True)
+    for one in tenant_ids:
+        for conference_id in conference_records.ids_of_tenant(one):
+            registration_records.ensure_built(one, conference_id, force=True)
             rebuilt += 1
     return rebuilt

@@ -897,6 +897,7 @@ def test_a_job_s_hot_path_sends_nothing_to_mongodb(recorder, world):
 
 WRITE_COMMANDS = {"insert", "update", "delete", "findAndModify"}
 
+
 def test_registering_and_the_approval_pass_send_no_find_and_modify(recorder, world):
     """SecantusDB runs findAndModify as a collection scan. Registering (caches cold, then
     warm) and the approval job's service function (approve, overflow to the waitlist,

@@ -401,7 +401,8 @@ def test_auto_assign_releases_the_seats_of_withdrawn_registrations(stack, tenant
         run_auto_assign(client, conference_id)
         before = stored(tenant, conference_id)
         pending = registrations.create_registration(
-            tenant.id, conference_id, registered_by=staff, user_id=None, name="Pending", answers={}, form_version=None,
+            tenant.id, conference_id, registered_by=staff, user_id=None, name="Pending",
+            answers={}, form_version=None,
             email=f"pending-{uuid.uuid4().hex[:6]}@example.com", invite_code=None)
         free = next(sid for sid in seats_on_map(tenant, conference_id)
                     if sid not in {seat for seat, *_ in before.values()})

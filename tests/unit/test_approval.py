@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import pytest
 
@@ -30,10 +29,9 @@ def conference(mode="rules", **policy) -> Conference:
                       policy=ApprovalPolicy(mode=mode, **policy))
 
 
-def registration(email="ada@example.org", invite_code=None, seq=1, age=timedelta(0)
-                 ) -> Registration:
+def registration(email="ada@example.org", invite_code=None) -> Registration:
     return Registration(tenant_id="t1", conference_id="c1", email=email, invite_code=invite_code,
-                        seq=seq, registered_by="u1", created_at=utcnow() - age)
+                        seq=1, registered_by="u1", created_at=utcnow())
 
 
 def verdict(conf, reg, *, invite=False, plugins=None):
