@@ -29,6 +29,11 @@ collection with the model's indexes, a fresh conference each run; the same rows 
 scratch collection with the registration indexes of before issue 9 (``BEFORE``: twelve,
 each partial unique index with its plain twin), and into one with no index (``raw``),
 in the same runs, alternating. It prints the median ms per document.
+
+Job write cost: the flusher's jobs writer (``models.jobs.flush``) storing ``--insert`` jobs
+created and ended within one batch (one insert each), created only (one insert each), and
+ended after an earlier batch stored their creation (one guarded update each), median ms
+per job over ``--runs``.
 """
 
 from __future__ import annotations
@@ -233,6 +238,7 @@ def measure(args) -> None:
     print(row("ping, both", median_counts(ping_web) + median_counts(ping_worker)))
     if args.insert:
         insert_cost(tenant_id, args.insert, args.runs)
+        job_write_cost(tenant_id, args.insert, args.runs)
 
 
 def insert_cost(tenant_id: str, count: int, runs: int) -> None:
@@ -278,6 +284,52 @@ def insert_cost(tenant_id: str, count: int, runs: int) -> None:
     print(f"  registrations, before ({len(BEFORE) + 1} indexes with _id): "
           f"{statistics.median(costs['before']):.3f}")
     print(f"  raw (_id only):                           {statistics.median(costs['raw']):.3f}")
+
+
+def job_write_cost(tenant_id: str, count: int, runs: int) -> None:
+    """What the flusher's jobs writer (``models.jobs.flush``) costs per job, for the three
+    shapes of batch it meets: a job created and ended within one batch (one insert),
+    jobs created in a batch (one insert each), and the ends of jobs stored by an earlier
+    batch (one guarded update each: a job that waited longer than a flush interval)."""
+    from models import job_state, jobs
+    from models.base import utcnow
+
+    def record(job_id: str, seq: int, ended: bool) -> tuple[int, dict]:
+        now = utcnow()
+        values = {"id": job_id, "tenant_id": tenant_id, "user_id": "bench", "kind": "diagnostics.ping",
+                  "state": "succeeded" if ended else "queued", "args": {"hold_seconds": 0},
+                  "attempts": 1 if ended else 0, "progress": 100 if ended else 0,
+                  "created_at": now, "updated_at": now, "change_seq": seq}
+        if ended:
+            values.update(started_at=now, finished_at=now, worker="bench@host",
+                          result={"worker": "bench@host", "queue_delay_ms": 3})
+        return seq, job_state.encode(values)[0]
+
+    def per_job(records: list[tuple[int, dict]]) -> float:
+        started = time.perf_counter()
+        jobs.flush(records)
+        return (time.perf_counter() - started) * 1000 / count
+
+    costs: dict[str, list[float]] = {"created and ended in one batch": [], "created": [],
+                                      "ended, stored before": []}
+    seq = 10**9
+    for _ in range(runs):
+        ids = [uuid.uuid4().hex for _ in range(count)]
+        both = [record(job_id, seq + n, False) for n, job_id in enumerate(ids)] + \
+            [record(job_id, seq + count + n, True) for n, job_id in enumerate(ids)]
+        costs["created and ended in one batch"].append(per_job(both))
+        ids = [uuid.uuid4().hex for _ in range(count)]
+        costs["created"].append(per_job([record(job_id, seq + 2 * count + n, False)
+                                         for n, job_id in enumerate(ids)]))
+        costs["ended, stored before"].append(per_job([record(job_id, seq + 3 * count + n, True)
+                                                      for n, job_id in enumerate(ids)]))
+        seq += 4 * count
+    one_write = statistics.median(costs["created and ended in one batch"])
+    print(f"\nthe flusher's jobs writer, {count:,} jobs a batch, median of {runs} runs "
+          f"(ms per job, and against a job written once)")
+    for label, values in costs.items():
+        cost = statistics.median(values)
+        print(f"  {label:<32} {cost:.3f}  x{cost / one_write:.2f}")
 
 
 def main() -> None:
