@@ -7,10 +7,11 @@ addresses are shown to staff only.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from sanic import Blueprint, json
 from sanic_ext import openapi
@@ -18,7 +19,7 @@ from sanic_ext import openapi
 from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
-from api.schemas import ERRORS, json_body, json_response
+from api.schemas import ERRORS, json_body, json_response, query_parameters
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy.errors import ValidationFailed
 from services import agenda
@@ -47,9 +48,19 @@ def _email(value: str) -> str:
         raise PydanticCustomError("invalid", "Not an email address.") from None
 
 
-WebUrl = Annotated[str, Field(max_length=2000, description="http(s) URL."),
+def _date_text(value):
+    # Query values are text, and pydantic would read "0" as a Unix time.
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise PydanticCustomError("invalid", "Use a date as YYYY-MM-DD.")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
+WebUrl = Annotated[str, Field(max_length=2000, description="http(s) URL.",
+                              json_schema_extra={"pattern": agenda.WEB_URL.pattern}),
                    AfterValidator(_web_url)]
-Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}),
+                  AfterValidator(_email)]
 
 
 # --- bodies --------------------------------------------------------------------------
@@ -110,7 +121,7 @@ class SpeakerPatch(Body):
 class SessionFilters(Query):
     track: str | None = Field(None, max_length=200)
     room: str | None = Field(None, max_length=200)
-    day: date | None = Field(None, description="YYYY-MM-DD in the conference's time zone.")
+    day: IsoDate | None = Field(None, description="YYYY-MM-DD in the conference's time zone.")
     offset: int = Field(0, ge=0, le=1_000_000)
     limit: int = Field(200, ge=1, le=agenda.MAX_SESSIONS_PAGE)
 
@@ -201,18 +212,13 @@ class AgendaView(BaseModel):
     days: list[AgendaDay]
 
 
-def _query(*names: tuple[str, type]) -> list:
-    return [openapi.definitions.Parameter(name, kind, "query") for name, kind in names]
-
-
 # --- sessions ------------------------------------------------------------------------
 
 
 @bp.get("/<conference_id:str>/sessions")
 @openapi.definition(
     summary="A conference's sessions by start time", tag="agenda",
-    parameter=_query(("track", str), ("room", str), ("day", str), ("offset", int),
-                     ("limit", int)),
+    parameter=query_parameters(SessionFilters),
     response=[json_response(SessionPage), *ERRORS(401, 404, 422)],
 )
 @authenticated()
@@ -286,7 +292,7 @@ async def delete_session(request, conference_id: str, session_id: str):
 
 @bp.get("/<conference_id:str>/speakers")
 @openapi.definition(summary="A conference's speakers by name", tag="agenda",
-                    parameter=_query(("offset", int), ("limit", int)),
+                    parameter=query_parameters(PageFilters),
                     response=[json_response(SpeakerPage), *ERRORS(401, 404, 422)])
 @authenticated()
 async def list_speakers(request, conference_id: str):

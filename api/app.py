@@ -7,7 +7,7 @@ import logging
 from sanic import Sanic, json
 from sanic_ext import openapi
 
-from api import (agenda, auth, conferences, diagnostics, errors, forms, jobs, offload, plugins,
+from api import (agenda, auth, conferences, contract, diagnostics, errors, forms, jobs, offload, plugins,
                  registrations, seating)
 from api.schemas import Health, json_response
 from meeteasy import db
@@ -36,6 +36,7 @@ def create_app() -> Sanic:
     )
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     errors.install(app)
+    contract.install(app)
     for blueprint in (auth.bp, jobs.bp, diagnostics.bp, conferences.bp, agenda.bp, forms.bp,
                       registrations.bp, plugins.bp, seating.bp):
         app.blueprint(blueprint)

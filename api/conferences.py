@@ -19,7 +19,7 @@ from sanic_ext import openapi
 from api import offload
 from api.auth import authenticated
 from api.idempotency import idempotent
-from api.schemas import ERRORS, json_body, json_response
+from api.schemas import ERRORS, json_body, json_response, query_parameters
 from api.validation import Body, Query, parse_body, parse_query
 from services import audit, conferences
 from services.access import STAFF_ROLES
@@ -37,19 +37,27 @@ def _known_zone(value: str) -> str:
     return value
 
 
+# A slug as a client may write it: stored in lowercase (conferences.SLUG).
+SLUG_INPUT = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,78}[A-Za-z0-9])?$"
+
+
 def _slug(value: str) -> str:
-    value = value.strip().lower()
-    if not conferences.SLUG.match(value):
+    value = value.lower()
+    if not conferences.SLUG.fullmatch(value):
         raise PydanticCustomError("invalid",
                                   "Use 1-80 lowercase letters, digits and inner hyphens.")
     return value
 
 
-Timezone = Annotated[str, Field(max_length=64, description="IANA time zone, e.g. Europe/Paris."),
+Timezone = Annotated[str, Field(max_length=64, description="IANA time zone, e.g. Europe/Paris.",
+                                json_schema_extra={"enum": sorted(conferences.time_zones())}),
                      AfterValidator(_known_zone)]
-Slug = Annotated[str, Field(min_length=1, max_length=80, description="Unique in the tenant."),
+Slug = Annotated[str, Field(min_length=1, max_length=80,
+                            description="Unique in the tenant; stored in lowercase.",
+                            json_schema_extra={"pattern": SLUG_INPUT}),
                  AfterValidator(_slug)]
-When = Annotated[AwareDatetime, Field(description="ISO 8601 with an offset.")]
+When = Annotated[AwareDatetime, Field(description="ISO 8601 with an offset; `ends_at` must be "
+                                                  "after `starts_at`.")]
 Domains = Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=200)]
 
 
@@ -156,7 +164,7 @@ class AuditEntryView(BaseModel):
     id: str
     actor: str = Field(description="A user id, or `system:beat`.")
     action: str
-    target_type: Literal["conference", "session", "speaker"]
+    target_type: Literal[audit.TARGET_TYPES]
     target_id: str
     changes: dict[str, Any]
     at: str
@@ -167,10 +175,6 @@ class AuditPage(BaseModel):
     total: int
     offset: int
     limit: int
-
-
-def _query(*names: tuple[str, type]) -> list:
-    return [openapi.definitions.Parameter(name, kind, "query") for name, kind in names]
 
 
 # --- routes --------------------------------------------------------------------------
@@ -198,7 +202,7 @@ async def create_conference(request):
     description="Staff see every conference except archived ones (ask for them with "
                 "`status=archived`); attendees see published, ongoing and ended ones. "
                 "`q` matches title, slug and venue.",
-    parameter=_query(("status", str), ("q", str), ("offset", int), ("limit", int)),
+    parameter=query_parameters(ConferenceFilters),
     response=[json_response(ConferencePage), *ERRORS(401, 422)],
 )
 @authenticated()
@@ -279,7 +283,7 @@ async def archive_conference(request, conference_id: str):
 @bp.get("/<conference_id:str>/audit")
 @openapi.definition(
     summary="Who changed what in a conference and its agenda, oldest first", tag="conferences",
-    parameter=_query(("offset", int), ("limit", int)),
+    parameter=query_parameters(AuditFilters),
     response=[json_response(AuditPage), *ERRORS(401, 403, 404, 422)],
 )
 @authenticated(*STAFF_ROLES)

@@ -10,7 +10,7 @@ from sanic_ext import openapi
 
 from api import offload
 from api.auth import authenticated
-from api.schemas import ERRORS, json_body, json_response
+from api.schemas import ERRORS, json_body, json_response, query_parameters
 from api.validation import Body, Query, parse_body, parse_query
 from services import forms
 from services.access import STAFF_ROLES
@@ -71,7 +71,7 @@ async def save_form(request):
 @bp.get("/")
 @openapi.definition(
     summary="Versions of a conference's form, newest first (attendees: the current one)",
-    tag="forms", parameter=[openapi.definitions.Parameter("conference_id", str, "query", required=True)],
+    tag="forms", parameter=query_parameters(FormFilter),
     response=[json_response(FormList), *ERRORS(401, 404, 422)],
 )
 @authenticated()
@@ -86,7 +86,7 @@ async def list_forms(request):
     summary="Check answers against a conference's current form without registering",
     tag="forms", description="Gives the verdict the server would give at registration, so a "
                              "front end can show it before submitting.",
-    parameter=[openapi.definitions.Parameter("conference_id", str, "query", required=True)],
+    parameter=query_parameters(FormFilter),
     body=json_body(AnswersBody),
     response=[json_response(AnswersVerdict), *ERRORS(400, 401, 404, 413, 422)],
 )

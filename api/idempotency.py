@@ -4,6 +4,7 @@ concurrent duplicate 409, the same key with another body 422."""
 from __future__ import annotations
 
 import hashlib
+import re
 import json as jsonlib
 from functools import wraps
 
@@ -11,10 +12,18 @@ from sanic import json
 from sanic_ext import openapi
 
 from api import offload
+from api.schemas import as_is
 from meeteasy.errors import Conflict, ValidationFailed
 from services import idempotency
 
 HEADER = "Idempotency-Key"
+
+
+# Printable ASCII, as the document states it, without the spaces at either end that
+# HTTP strips from a header value (a header value is ASCII in practice).
+KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
+KEY_FORMAT = re.compile(KEY_PATTERN)
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": KEY_PATTERN}
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -31,8 +40,8 @@ def idempotent(handler):
         key = request.headers.get(HEADER)
         if key is None:
             return await handler(request, *args, **kwargs)
-        if not 1 <= len(key) <= 200 or not key.isprintable():
-            raise ValidationFailed.for_fields({HEADER: ["Use 1-200 printable characters."]})
+        if len(key) > 200 or not KEY_FORMAT.fullmatch(key):
+            raise ValidationFailed.for_fields({HEADER: ["Use 1-200 printable ASCII characters."]})
         caller = request.ctx.principal
         this = fingerprint(request.method, request.path, request.body or b"")
         earlier = await offload.run_sync(idempotency.begin, caller, key, this)
@@ -56,6 +65,6 @@ def idempotent(handler):
             await offload.run_sync(idempotency.abandon, caller, key)
         return response
 
-    return openapi.parameter(HEADER, str, "header", description=(
+    return openapi.parameter(HEADER, as_is(KEY_SCHEMA), "header", description=(
         "Optional. Retrying with the same key returns the first answer; a concurrent "
         "duplicate gets 409."))(wrapper)

@@ -11,7 +11,7 @@ from sanic_ext import openapi
 
 from api import offload
 from api.auth import authenticated
-from api.schemas import ERRORS, JobPage, JobView, json_response
+from api.schemas import ERRORS, JobPage, JobView, json_response, query_parameters
 from api.validation import Query, parse_query
 from services import jobs
 from services.jobs import Job
@@ -31,15 +31,15 @@ def accepted(job: Job, **extra) -> dict:
 class JobFilters(Query):
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None
     kind: str | None = Field(None, max_length=100)
-    since: str | None = Field(None, max_length=100, description="`next_cursor` of the last page.")
+    since: str | None = Field(None, pattern=jobs.CURSOR.pattern,
+                              description="`next_cursor` of the last page.")
     limit: int = Field(50, ge=1, le=jobs.MAX_PAGE)
 
 
 @bp.get("/")
 @openapi.definition(
     summary="Jobs changed since a cursor, oldest change first", tag="jobs",
-    parameter=[openapi.definitions.Parameter(name, kind, "query") for name, kind in
-               (("state", str), ("kind", str), ("since", str), ("limit", int))],
+    parameter=query_parameters(JobFilters),
     response=[json_response(JobPage),
               *ERRORS(401, 422)],
 )

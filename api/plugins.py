@@ -23,6 +23,7 @@ class PluginView(BaseModel):
     hooks: list[str]
     enabled: bool
     config: dict[str, Any]
+    settings_schema: dict[str, Any] = Field(description="JSON Schema of the plugin's `config`.")
 
 
 class PluginList(BaseModel):
@@ -31,7 +32,8 @@ class PluginList(BaseModel):
 
 class ActivationBody(Body):
     enabled: bool
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict, description=(
+        "The plugin's settings, as its `settings_schema` (GET /plugins) states them."))
 
 
 @bp.get("/")

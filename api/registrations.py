@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, json
 from sanic.response import raw
 from sanic_ext import openapi
@@ -21,7 +21,7 @@ from api.auth import authenticated
 from api.idempotency import idempotent
 from api.jobs import accepted
 from api.schemas import (ERRORS, JobAccepted, JobView, RegistrationView, SeatingWishes,
-                         json_body, json_response)
+                         json_body, json_response, query_parameters)
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy.errors import ValidationFailed
 from services import decisions, exports, invites, registrations
@@ -68,9 +68,14 @@ class RegistrationFilters(Query):
 
 
 class DecisionBody(Body):
+    """Either ``registration_ids`` or ``status``, not both."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "oneOf": [{"required": ["registration_ids"]}, {"required": ["status"]}]})
+
     action: Literal["approve", "reject"]
-    registration_ids: list[str] | None = Field(None, min_length=1, max_length=BULK_LIMIT)
-    status: Literal["pending", "waitlisted"] | None = Field(None, description=(
+    registration_ids: list[str] = Field(None, min_length=1, max_length=BULK_LIMIT)
+    status: Literal["pending", "waitlisted"] = Field(None, description=(
         "Instead of ids: every registration in this status."))
     reason: str = Field("", max_length=500)
 
@@ -118,8 +123,7 @@ async def create_registration(request, conference_id: str):
     tag="registrations",
     description="Filters: `status`, `q` (name or email, case-insensitive), and any number of "
                 "`answer.<field name>=<value>` for exact form answers.",
-    parameter=[openapi.definitions.Parameter(name, kind, "query") for name, kind in
-               (("status", str), ("q", str), ("after", int), ("limit", int))],
+    parameter=query_parameters(RegistrationFilters),
     response=[json_response(RegistrationPage), *ERRORS(401, 404, 422)],
 )
 @authenticated()

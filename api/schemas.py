@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sanic_ext import openapi
+from sanic_ext.extensions.openapi.types import Schema
 
 from api.validation import Body
 
@@ -142,14 +143,41 @@ def _openapi30(node: Any, defs: dict[str, Any]) -> Any:
                 node = {**rest[0], **node}
             else:
                 node[combinator] = rest
+            if "enum" in node and None not in node["enum"]:
+                # OpenAPI 3.0.3: an enum lists null too, or null is not one of its values.
+                node["enum"] = [*node["enum"], None]
     if "const" in node:
         node["enum"] = [node.pop("const")]
     return node
 
 
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``body=`` of ``openapi.definition`` for a JSON request body."""
-    return {"application/json": {"schema": schema_of(model)}}
+def json_body(model: type[BaseModel]) -> openapi.definitions.RequestBody:
+    """``body=`` of ``openapi.definition`` for a JSON request body: required when the
+    model has a required field (an empty body is read as ``{}``)."""
+    schema = schema_of(model)
+    return openapi.definitions.RequestBody({"application/json": {"schema": schema}},
+                                           required=bool(schema.get("required")))
+
+
+def query_parameters(model: type[BaseModel]) -> list[openapi.definitions.Parameter]:
+    """``parameter=`` of ``openapi.definition``: the query model that validates the
+    request is the one that documents it, bounds, patterns and enums included."""
+    schema = schema_of(model)
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, field in schema.get("properties", {}).items():
+        field = {key: value for key, value in field.items() if key not in ("title", "default")}
+        field.pop("nullable", None)  # a query value is text or absent, never null
+        description = field.pop("description", None)
+        parameters.append(openapi.definitions.Parameter(
+            name, as_is(field), "query", description=description, required=name in required))
+    return parameters
+
+
+def as_is(schema: dict[str, Any]) -> Schema:
+    """A parameter's schema that sanic-ext serves unchanged (a plain dict it would read
+    as the properties of an object)."""
+    return Schema(**schema)
 
 
 def json_response(model: type[BaseModel], status: int = 200,
@@ -164,3 +192,9 @@ def ERRORS(*statuses: int) -> list:
     return [openapi.definitions.Response({"application/json": {"schema": schema_of(ErrorBody)}},
                                          status=status, description=_DESCRIPTIONS[status])
             for status in statuses]
+
+
+def error_response(status: int) -> dict[str, Any]:
+    """One error status as the served document states it (see ``api.contract``)."""
+    return {"description": _DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": schema_of(ErrorBody)}}}

@@ -22,7 +22,7 @@ from api.auth import authenticated
 from api.idempotency import idempotent
 from api.jobs import accepted
 from api.schemas import (ERRORS, JobAccepted, RegistrationView, SeatingWishes, json_body,
-                         json_response)
+                         json_response, query_parameters)
 from api.validation import Body, Query, parse_body, parse_query
 from meeteasy.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from meeteasy.settings import get_settings
@@ -97,7 +97,8 @@ class HoldBody(Body):
 
 
 class SwapBody(Body):
-    registration_ids: list[str] = Field(min_length=2, max_length=2)
+    registration_ids: list[str] = Field(min_length=2, max_length=2,
+                                        json_schema_extra={"uniqueItems": True})
 
 
 class PageQuery(Query):
@@ -143,6 +144,7 @@ async def _read_upload(request) -> bytes:
     description="Sections → rows → seats (`label`, `x`, `y`, `category`, `attributes` of "
                 "accessible/aisle/blocked, optional `rank`, lower is better). A change that removes, "
                 "re-categorises or blocks an occupied seat is refused (409 `seats_occupied`).",
+    parameter=query_parameters(VersionQuery),
     response=[json_response(MapSummary), *ERRORS(400, 401, 403, 404, 409, 413, 422, 503)])
 @authenticated(*STAFF)
 async def put_map(request, conference_id: str):
@@ -161,6 +163,7 @@ async def put_map(request, conference_id: str):
     summary="Create or replace the seat map from a venue's CSV", tag="seating",
     description="Header `section,row,seat,x,y,category,attributes` (optional `rank`); commas or "
                 "semicolons; errors name each line (`details.fields[\"line 12\"]`).",
+    parameter=query_parameters(CsvQuery),
     response=[json_response(MapSummary), *ERRORS(400, 401, 403, 404, 409, 413, 422, 503)])
 @authenticated(*STAFF)
 async def put_map_csv(request, conference_id: str):
@@ -271,8 +274,7 @@ async def swap(request, conference_id: str):
 
 @bp.get("/conferences/<conference_id:str>/seating/assignments")
 @openapi.definition(summary="Occupied seats in seat order (staff)", tag="seating",
-                    parameter=[openapi.definitions.Parameter(name, kind, "query")
-                               for name, kind in (("after", str), ("limit", int))],
+                    parameter=query_parameters(PageQuery),
                     response=[json_response(AssignmentPage), *ERRORS(401, 403, 404, 422)])
 @authenticated(*STAFF)
 async def list_assignments(request, conference_id: str):

@@ -35,10 +35,15 @@ class AuditLog(TenantDocument):
     }
 
 
+# What an entry can be about; the API's audit answer lists exactly these.
+TARGET_TYPES = ("conference", "session", "speaker", "seat_map", "registration")
+
+
 def record(tenant_id: str, actor: str, action: str, target_type: str, target_id: str, *,
            conference_id: str | None = None, changes: dict[str, Any] | None = None) -> AuditLog:
     """Append one entry. ``changes`` must be JSON-ready (``{field: {"from": x, "to": y}}``
     for an update, the stored values for a creation)."""
+    assert target_type in TARGET_TYPES, target_type
     return AuditLog(tenant_id=tenant_id, actor=actor, action=action, target_type=target_type,
                     target_id=target_id, conference_id=conference_id,
                     changes=changes or {}).save(force_insert=True)

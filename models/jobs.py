@@ -78,7 +78,8 @@ def public_view(job: Job) -> dict[str, Any]:
         "progress": job.progress,
         "message": job.message,
         "result": job.result,
-        "error": job.error,
+        # One shape for every error a client reads: a job's carries `details` too.
+        "error": {"details": None, **job.error} if job.error else None,
         "attempts": job.attempts,
         "cancel_requested": job.cancel_requested,
         "user_id": job.user_id,
@@ -325,8 +326,11 @@ def encode_cursor(seq: int) -> str:
     return f"s{seq:x}"
 
 
+CURSOR = re.compile(r"^s[0-9a-f]{1,15}$")
+
+
 def decode_cursor(cursor: str) -> int:
-    if not re.fullmatch(r"s[0-9a-f]{1,15}", cursor):
+    if not CURSOR.fullmatch(cursor):
         raise BadRequest("`since` is not a cursor returned by this API.", code="bad_cursor")
     return int(cursor[1:], 16)
 

@@ -9,8 +9,9 @@ Writes to an archived conference are refused.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
-from urllib.parse import urlsplit
 
 import mongoengine as me
 from bson import ObjectId
@@ -92,11 +93,13 @@ def check_speaker_fields(fields: dict) -> dict:
     return cleaned
 
 
+# An absolute http(s) URL: a host, then an optional path, query or fragment, with no
+# space or control character. The API documents this very pattern.
+WEB_URL = re.compile(r"^https?://[^/?#\x00-\x20\x7f]+(?:[/?#][^\x00-\x20\x7f]*)?$")
+
+
 def is_web_url(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) > 2000:
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return isinstance(value, str) and len(value) <= 2000 and bool(WEB_URL.fullmatch(value))
 
 
 def speaker_view(speaker: Speaker, *, staff: bool) -> dict:

@@ -3,8 +3,10 @@
 Plugins are classes registered in the ``meeteasy.plugins`` entry-point group
 (MeetEasy's own built-ins are registered the same way in setup.cfg). A plugin
 has a ``name``, a ``description`` and one method per hook it handles, named
-after the hook with dots as underscores (``registration_approved``). A tenant
-enables a plugin and gives it settings (:mod:`models.plugins`); the dispatcher
+after the hook with dots as underscores (``registration_approved``), and the settings it
+takes as a pydantic model named ``Settings`` (none: it takes none). A tenant enables a
+plugin and gives it settings (:mod:`models.plugins`), checked against that model before
+they are stored, so that no stored value can break a later read; the dispatcher
 only calls plugins enabled for the tenant, and one plugin's failure is logged
 and never reaches the caller or the other plugins.
 """
@@ -16,6 +18,9 @@ import logging
 from importlib.metadata import entry_points
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from meeteasy.errors import ValidationFailed
 from models import plugins as plugin_store
 from plugins.hooks import HOOKS
 
@@ -35,6 +40,33 @@ def available() -> dict[str, Any]:
             continue
         found[entry_point.name] = plugin
     return found
+
+
+class PluginSettings(BaseModel):
+    """Base of a plugin's ``Settings``: JSON types as they are, no unknown field."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class NoSettings(PluginSettings):
+    """The settings of a plugin that declares none: nothing."""
+
+
+def settings_model(plugin: Any) -> type[BaseModel]:
+    return getattr(plugin, "Settings", NoSettings)
+
+
+def checked_settings(plugin: Any, config: dict) -> dict:
+    """``config`` as the plugin's settings (defaults filled in); 422 naming each field
+    (``config.<field>``) that does not fit them."""
+    try:
+        return settings_model(plugin).model_validate(config).model_dump(mode="json")
+    except ValidationError as error:
+        fields: dict[str, list[str]] = {}
+        for problem in error.errors():
+            name = ".".join(["config", *(str(part) for part in problem["loc"])])
+            fields.setdefault(name, []).append(problem["msg"])
+        raise ValidationFailed.for_fields(fields, "The plugin's settings are invalid.") from None
 
 
 def hooks_of(plugin: Any) -> list[str]:

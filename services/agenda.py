@@ -14,7 +14,7 @@ from models import conferences, sessions, speakers
 from models.base import normalise_email  # noqa: F401  (the API's field checks)
 from models.sessions import MAX_PAGE as MAX_SESSIONS_PAGE  # noqa: F401  (the API's limits)
 from models.sessions import MAX_SPEAKERS_PER_SESSION  # noqa: F401
-from models.speakers import MAX_LINKS, is_web_url  # noqa: F401
+from models.speakers import MAX_LINKS, WEB_URL, is_web_url  # noqa: F401
 from models.speakers import MAX_PAGE as MAX_SPEAKERS_PAGE  # noqa: F401
 from services.access import Caller, conference_for
 

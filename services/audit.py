@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import audit as audit_records
-from models.audit import MAX_PAGE  # noqa: F401  (the API's page limit)
+from models.audit import MAX_PAGE, TARGET_TYPES  # noqa: F401  (the API's limits)
 from services.access import Caller, conference_for
 
 

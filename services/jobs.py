@@ -25,7 +25,7 @@ from models import jobs as job_records
 from models import registrations as registration_records
 from models import tenants as tenant_records
 from models.base import utcnow
-from models.jobs import MAX_PAGE, Job, public_view  # noqa: F401  (the API's view of a job)
+from models.jobs import CURSOR, MAX_PAGE, Job, public_view  # noqa: F401  (the API's view of a job)
 from services import backpressure, events
 from services.access import Caller
 

@@ -33,14 +33,17 @@ def list_plugins(caller: Caller) -> list[dict]:
         views.append({"name": name, "description": getattr(plugin, "description", ""),
                       "hooks": registry.hooks_of(plugin),
                       "enabled": bool(activation and activation.enabled),
-                      "config": dict(activation.config) if activation else {}})
+                      "config": dict(activation.config) if activation else {},
+                      "settings_schema": registry.settings_model(plugin).model_json_schema()})
     return views
 
 
 def set_plugin(caller: Caller, name: str, *, enabled: bool, config: dict) -> dict:
     """Enable or disable an installed plugin for the caller's tenant, with its settings."""
-    if name not in registry.available():
+    plugin = registry.available().get(name)
+    if plugin is None:
         raise NotFound("No such plugin is installed.", code="plugin_not_found")
+    config = registry.checked_settings(plugin, config)
     plugin_activations.set_activation(caller.tenant_id, name, enabled=enabled, config=config,
                                       updated_by=caller.user_id)
     return next(view for view in list_plugins(caller) if view["name"] == name)

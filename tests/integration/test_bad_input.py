@@ -199,5 +199,24 @@ def test_bad_query_on_jobs_is_422(admin, params, field):
     "abc", "1e3", ".", "x.y", "9999999999999999",
     "99999999999999999999",
 ])
-def test_bad_since_cursor_is_400(admin, since):
-    assert_error(admin.get("/jobs/", params={"since": since}), 400, "bad_cursor")
+def test_bad_since_cursor_is_422_naming_it(admin, since):
+    error = assert_error(admin.get("/jobs/", params={"since": since}), 422, "validation_failed")
+    assert list(error["details"]["fields"]) == ["since"]
+
+
+@pytest.mark.parametrize("value, problem", [
+    (2 ** 64, "Integers must fit in 64 bits."),
+    (-2 ** 63 - 1, "Integers must fit in 64 bits."),
+    ({"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {
+        "a": {"a": {"a": {"a": {"a": {"a": 1}}}}}}}}}}}}}}}}}}}}, "Nested deeper than 20 levels."),
+])
+def test_a_free_form_value_mongodb_cannot_store_is_422_not_500(admin, tenant, value, problem):
+    # A form schema is free-form JSON: it reached MongoDB's encoder (a 500) before.
+    body = {"conference_id": "0" * 24, "schema": {"type": "form", "body": [], "x": value}}
+    error = assert_error(admin.post("/forms", json=body), 422, "validation_failed")
+    (name, messages), = error["details"]["fields"].items()
+    assert name.startswith("schema.x") and messages == [problem]
+    # Stored nowhere: the same check guards a plugin's settings.
+    settings = admin.put("/plugins/blocklist", json={"enabled": True, "config": {"x": value}})
+    assert_error(settings, 422, "validation_failed")
+    assert admin.get("/plugins").json()["items"][1]["enabled"] is False

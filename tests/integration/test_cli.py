@@ -143,7 +143,7 @@ def test_jobs_list_and_show(cli, slug):
     assert shown.exit_code == 0
     view = json.loads(shown.output)
     assert view["id"] == failed.id and view["state"] == "failed"
-    assert view["error"] == {"code": "boom", "message": "broker fell over"}
+    assert view["error"] == {"code": "boom", "message": "broker fell over", "details": None}
     assert view["args"] == {"hold_seconds": 0}
 
 

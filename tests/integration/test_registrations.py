@@ -14,6 +14,7 @@ from models import activity
 from models.base import utcnow
 from models import conferences as conference_store
 from models import forms as form_store
+from models import plugins as plugin_store
 from models import registrations as registration_store
 from tests.integration.hot_jobs import flushed, stored_jobs
 from tests.integration.stack import receive_events, wait_for_job
@@ -182,8 +183,15 @@ def test_plugin_rule_rejects_and_a_broken_plugin_never_fails_a_registration(stac
         assert admin.put("/plugins/activity_log", json={"enabled": True}).status_code == 200
         blocked = registration_after_job(admin, register(admin, conference_id, email="x@spam.example").json())
         assert blocked["status"] == "rejected" and blocked["decided_by"] == "plugin:blocklist"
-        # A misconfigured plugin raises; the registration is still decided by the other rules.
-        admin.put("/plugins/blocklist", json={"enabled": True, "config": {"domains": 42}})
+        # Settings that do not fit the plugin's are refused, and nothing is stored...
+        refused = admin.put("/plugins/blocklist", json={"enabled": True, "config": {"domains": 42}})
+        assert refused.status_code == 422
+        assert list(refused.json()["error"]["details"]["fields"]) == ["config.domains"]
+        assert admin.get("/plugins").json()["items"][1]["config"]["domains"] == ["spam.example"]
+        # ...but a plugin that raises (here on settings stored before they were checked)
+        # never fails a registration: the other rules decide it.
+        plugin_store.set_activation(tenant.id, "blocklist", enabled=True,
+                                    config={"domains": 42}, updated_by="test")
         survived = registration_after_job(admin, register(admin, conference_id, email="y@spam.example").json())
     assert survived["status"] == "pending"
     assert "Awaiting a staff decision" in survived["reason"]
