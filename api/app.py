@@ -7,8 +7,8 @@ import logging
 from sanic import Sanic, json
 from sanic_ext import openapi
 
-from api import (agenda, auth, conferences, contract, diagnostics, errors, forms, jobs, offload, plugins,
-                 registrations, seating)
+from api import (agenda, auth, conferences, contract, diagnostics, errors, forms, jobs, offload,
+                 plugins, registrations, seating)
 from api.schemas import Health, json_response
 from meeteasy import db
 from meeteasy.logs import configure_logging

@@ -4,8 +4,8 @@ concurrent duplicate 409, the same key with another body 422."""
 from __future__ import annotations
 
 import hashlib
-import re
 import json as jsonlib
+import re
 from functools import wraps
 
 from sanic import json

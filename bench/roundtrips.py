@@ -296,8 +296,8 @@ def job_write_cost(tenant_id: str, count: int, runs: int) -> None:
 
     def record(job_id: str, seq: int, ended: bool) -> tuple[int, dict]:
         now = utcnow()
-        values = {"id": job_id, "tenant_id": tenant_id, "user_id": "bench", "kind": "diagnostics.ping",
-                  "state": "succeeded" if ended else "queued", "args": {"hold_seconds": 0},
+        values = {"id": job_id, "tenant_id": tenant_id, "user_id": "bench",
+                  "kind": "diagnostics.ping", "state": "succeeded" if ended else "queued", "args": {"hold_seconds": 0},
                   "attempts": 1 if ended else 0, "progress": 100 if ended else 0,
                   "created_at": now, "updated_at": now, "change_seq": seq}
         if ended:
