@@ -30,7 +30,7 @@ CONTRACT_EXAMPLES ?= 100
 
 contract: $(INSTALLED)
 	MEETEASY_CONTRACT_SEED= MEETEASY_CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) \
-		MEETEASY_CONTRACT_TIMEOUT=3600 $(VENV)/bin/python -m pytest -p no:cacheprovider \
+		MEETEASY_CONTRACT_TIMEOUT=3600 $(VENV)/bin/python -m pytest -p no:cacheprovider -rP \
 		tests/integration/test_api_contract.py
 
 bench: $(INSTALLED)

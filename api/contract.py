@@ -5,8 +5,9 @@ Each route declares its own bodies, query models, answers and route-specific err
 what the route declares, so that a new route inherits it without repeating it:
 
 * 401 on every route that needs a token;
-* 400 (malformed JSON), 413 (body over ``MEETEASY_MAX_BODY_BYTES``) and 422 on every route
-  that takes a body, and 422 on every route with query or header parameters;
+* 413 on every route (a request line and headers too long, or a body over
+  ``MEETEASY_MAX_BODY_BYTES``); 400 (malformed JSON) and 422 on every route that takes a
+  body, and 422 on every route with query or header parameters;
 * 503 on every route that reaches Redis or MongoDB: a web process at capacity answers
   ``overloaded`` (``api.offload``), and a backing service may be out of reach;
 * links from what a POST creates to the routes that read, change or delete it (by the
@@ -35,11 +36,11 @@ def complete(document: dict) -> dict:
     document = copy.deepcopy(document)
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
-            shared = set()
+            shared = {413}
             if operation.get("security"):
                 shared.add(401)
             if "requestBody" in operation:
-                shared |= {400, 413, 422}
+                shared |= {400, 422}
             if any(p.get("in") in ("query", "header") for p in operation.get("parameters", [])):
                 shared.add(422)
             if (path, method) not in SELF_CONTAINED:

@@ -75,7 +75,7 @@ _DESCRIPTIONS = {
     403: "The caller's role does not allow this",
     404: "Not found (or owned by another tenant)",
     409: "Conflicts with the current state, or a concurrent duplicate Idempotency-Key",
-    413: "Body larger than MEETEASY_MAX_BODY_BYTES",
+    413: "Body larger than MEETEASY_MAX_BODY_BYTES, or a request line and headers too long",
     422: "Invalid fields; details.fields names each one",
     429: "This user starts jobs faster than MEETEASY_USER_JOB_RATE (`too_many_requests`), "
          "nothing was started; try again after the Retry-After header's seconds",

@@ -128,5 +128,6 @@ def test_schemathesis_finds_nothing_as_two_tenants(stack, tmp_path):
         result = run_schemathesis(stack, tenant, workdir)
         report = result.stdout + result.stderr
         assert result.returncode == 0, report
-        assert "No issues found" in report or " passed" in report, report
+        # Shown with -rP (`make contract`): what was run, and the seed.
+        print(f"tenant {index}:", *report.splitlines()[-14:], sep="\n")
 
